@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ActionitemsConfig(AppConfig):
+    name = "actionitems"
+    verbose_name = "Action items"

@@ -1,0 +1,124 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from postmortems.models import Postmortem
+
+
+class ActionItemQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(postmortem__incident__team__memberships__user=user)
+
+    def open(self):
+        return self.exclude(status__in=ActionItem.CLOSED_STATUSES)
+
+    def overdue(self, today=None):
+        return self.open().filter(due_date__lt=today or timezone.localdate())
+
+    def due_soon(self, within=timedelta(days=2), today=None):
+        today = today or timezone.localdate()
+        return self.open().filter(due_date__gte=today, due_date__lte=today + within)
+
+
+class ActionItem(models.Model):
+    class Priority(models.TextChoices):
+        P0 = "P0", "P0 (Critical)"
+        P1 = "P1", "P1 (High)"
+        P2 = "P2", "P2 (Medium)"
+        P3 = "P3", "P3 (Low)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        BLOCKED = "blocked", "Blocked"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    class Category(models.TextChoices):
+        PREVENT = "prevent", "Prevent"
+        DETECT = "detect", "Detect"
+        RESPOND = "respond", "Respond"
+        RECOVER = "recover", "Recover"
+
+    class Term(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediate (this week)"
+        SHORT_TERM = "short_term", "Short-term (this month)"
+        LONG_TERM = "long_term", "Long-term (this quarter)"
+
+    CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="action_items"
+    )
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="action_items",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.PREVENT)
+    term = models.CharField(max_length=20, choices=Term.choices, default=Term.SHORT_TERM)
+    tracker_url = models.URLField("tracker link", max_length=500, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ActionItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["done", "wont_do"], completed_at__isnull=False)
+                | (~Q(status__in=["done", "wont_do"]) & Q(completed_at__isnull=True)),
+                name="action_item_completed_at_iff_closed",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_date"]),
+            models.Index(fields=["owner", "status"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # completed_at follows the status, whoever changes it (form, admin, one-click button).
+        if self.status in self.CLOSED_STATUSES:
+            self.completed_at = self.completed_at or timezone.now()
+        else:
+            self.completed_at = None
+        if kwargs.get("update_fields") is not None and "status" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "completed_at"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("actionitems:detail", args=[self.pk])
+
+    @property
+    def is_closed(self):
+        return self.status in self.CLOSED_STATUSES
+
+    def is_overdue(self, today=None):
+        if self.is_closed or self.due_date is None:
+            return False
+        return self.due_date < (today or timezone.localdate())
+
+    @property
+    def overdue(self):
+        return self.is_overdue()

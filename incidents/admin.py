@@ -1,0 +1,56 @@
+from django.contrib import admin
+
+from .models import Incident, IncidentService, Membership, Service, Team, TimelineEvent
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "team"]
+    list_filter = ["team"]
+    search_fields = ["name"]
+
+
+class IncidentServiceInline(admin.TabularInline):
+    model = IncidentService
+    extra = 1
+    autocomplete_fields = ["service"]
+
+
+class TimelineEventInline(admin.TabularInline):
+    model = TimelineEvent
+    extra = 0
+    fields = ["occurred_at", "description", "actor", "kind", "is_key_decision", "position"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["reference", "title", "severity", "status", "team", "started_at"]
+    list_filter = ["severity", "status", "team"]
+    search_fields = ["title"]
+    date_hierarchy = "started_at"
+    autocomplete_fields = ["commander", "team"]
+    readonly_fields = ["reference", "created_by", "created_at", "updated_at"]
+    inlines = [IncidentServiceInline, TimelineEventInline]
+    list_select_related = ["team"]
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "incident", "kind", "actor", "is_key_decision"]
+    list_filter = ["kind", "is_key_decision"]
+    search_fields = ["description", "actor"]
+    list_select_related = ["incident"]

@@ -1,0 +1,336 @@
+import re
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+REFERENCE_PATTERN = re.compile(r"^INC-(?P<year>\d{4})-(?P<number>\d{4,})$")
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def managers(self):
+        return self.members.filter(
+            memberships__team=self, memberships__role=Membership.Role.MANAGER
+        )
+
+    def is_member(self, user):
+        return self.memberships.filter(user=user).exists()
+
+    def is_manager(self, user):
+        return self.memberships.filter(user=user, role=Membership.Role.MANAGER).exists()
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        MANAGER = "manager", "Manager"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="unique_team_membership"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.team} ({self.get_role_display()})"
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=100)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="services")
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="unique_service_name_per_team"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class IncidentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Incidents of the user's teams; the one place read access is decided."""
+        if user.is_superuser:
+            return self
+        return self.filter(team__memberships__user=user)
+
+    def with_reference(self, reference):
+        match = REFERENCE_PATTERN.match(reference or "")
+        if not match:
+            return self.none()
+        return self.filter(year=int(match["year"]), number=int(match["number"]))
+
+
+class Incident(models.Model):
+    class Severity(models.TextChoices):
+        SEV1 = "SEV1", "SEV1 (Critical)"
+        SEV2 = "SEV2", "SEV2 (High)"
+        SEV3 = "SEV3", "SEV3 (Medium)"
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    # The reference INC-<year>-<number> is derived from these two, never stored as text.
+    year = models.PositiveSmallIntegerField(editable=False)
+    number = models.PositiveIntegerField(editable=False)
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV2)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVESTIGATING)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="incidents")
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commanded_incidents",
+    )
+    services = models.ManyToManyField(Service, through="IncidentService", blank=True)
+    started_at = models.DateTimeField(help_text="When users were first affected (UTC).")
+    detected_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], name="unique_incident_reference"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True})
+                    | Q(**{f"{name}__gte": F("started_at")}),
+                    name=f"incident_{name}_not_before_start",
+                )
+                for name in ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "-started_at"])]
+
+    def __str__(self):
+        return f"{self.reference} {self.title}"
+
+    def save(self, *args, **kwargs):
+        if self.number is not None:
+            return super().save(*args, **kwargs)
+        # Number incidents per year. Two incidents opened at the same moment may pick the same
+        # number; the unique constraint refuses the second, which then takes the next one.
+        self.year = (self.started_at or timezone.now()).astimezone(UTC).year
+        for _attempt in range(10):
+            last = Incident.objects.filter(year=self.year).aggregate(n=models.Max("number"))["n"]
+            self.number = (last or 0) + 1
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                taken = Incident.objects.filter(year=self.year, number=self.number).exists()
+                self.number = None
+                if not taken:
+                    raise
+        raise IntegrityError("Could not allocate an incident reference; try again.")
+
+    def get_absolute_url(self):
+        return reverse("incidents:detail", args=[self.reference])
+
+    @property
+    def reference(self):
+        if self.number is None:
+            return "INC-(new)"
+        return f"INC-{self.year}-{self.number:04d}"
+
+    def clean(self):
+        errors = {}
+        if self.started_at:
+            for name in ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at"):
+                value = getattr(self, name)
+                if value and value < self.started_at:
+                    label = self._meta.get_field(name).verbose_name
+                    errors[name] = f"The {label} cannot be before the incident started."
+        if self.mitigated_at and self.resolved_at and self.resolved_at < self.mitigated_at:
+            errors["resolved_at"] = "An incident cannot be resolved before it was mitigated."
+        if self.status == self.Status.RESOLVED and not self.resolved_at:
+            errors["resolved_at"] = "A resolved incident needs the time it was resolved."
+        if errors:
+            raise ValidationError(errors)
+
+    # Response metrics. Each milestone comes from the incident's own field when it was set,
+    # otherwise from the earliest timeline event of the matching kind.
+
+    MILESTONE_EVENT_KINDS = {
+        "detected_at": "alert",
+        "acknowledged_at": "acknowledge",
+        "mitigated_at": "mitigation",
+        "resolved_at": "resolution",
+    }
+
+    @cached_property
+    def _first_event_by_kind(self):
+        first = {}
+        for event in self.timeline_events.all():
+            if event.kind not in first or event.occurred_at < first[event.kind]:
+                first[event.kind] = event.occurred_at
+        return first
+
+    def milestone(self, name):
+        recorded = getattr(self, name)
+        if recorded is not None:
+            return recorded
+        return self._first_event_by_kind.get(self.MILESTONE_EVENT_KINDS[name])
+
+    @property
+    def detected(self):
+        return self.milestone("detected_at")
+
+    @property
+    def acknowledged(self):
+        return self.milestone("acknowledged_at")
+
+    @property
+    def mitigated(self):
+        return self.milestone("mitigated_at")
+
+    @property
+    def resolved(self):
+        return self.milestone("resolved_at")
+
+    @property
+    def duration(self):
+        """Start to resolution; None while the incident is ongoing."""
+        return elapsed(self.started_at, self.resolved)
+
+    @property
+    def time_to_detect(self):
+        return elapsed(self.started_at, self.detected)
+
+    @property
+    def time_to_acknowledge(self):
+        """Measured from detection: how long the alert waited for a human."""
+        return elapsed(self.detected, self.acknowledged)
+
+    @property
+    def time_to_mitigate(self):
+        return elapsed(self.started_at, self.mitigated)
+
+    @property
+    def time_to_resolve(self):
+        return elapsed(self.started_at, self.resolved)
+
+    def response_metrics(self):
+        """(label, value, how it is measured) for the page and the export."""
+        return [
+            ("Time to detect", self.time_to_detect, "start → first alert"),
+            ("Time to acknowledge", self.time_to_acknowledge, "first alert → acknowledged"),
+            ("Time to mitigate", self.time_to_mitigate, "start → mitigated"),
+            ("Time to resolve", self.time_to_resolve, "start → resolved"),
+        ]
+
+    @property
+    def is_resolved(self):
+        return self.status == self.Status.RESOLVED
+
+
+def elapsed(start, end):
+    """end - start, or None when either is unknown or they are in the wrong order."""
+    if start is None or end is None:
+        return None
+    delta = end - start
+    return delta if delta >= timedelta(0) else None
+
+
+class IncidentService(models.Model):
+    class Impact(models.TextChoices):
+        DOWN = "down", "Down"
+        DEGRADED = "degraded", "Degraded"
+        UNAFFECTED = "unaffected", "Not affected"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="service_impacts")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    impact = models.CharField(max_length=20, choices=Impact.choices, default=Impact.DEGRADED)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["service__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "service"], name="unique_incident_service"),
+        ]
+
+    def __str__(self):
+        return f"{self.service} ({self.get_impact_display()})"
+
+
+class TimelineEvent(models.Model):
+    class Kind(models.TextChoices):
+        ALERT = "alert", "Alert"
+        PAGE = "page", "Page"
+        ACKNOWLEDGE = "acknowledge", "Acknowledge"
+        INVESTIGATE = "investigate", "Investigate"
+        DECISION = "decision", "Decision"
+        ACTION = "action", "Action"
+        COMMUNICATION = "communication", "Communication"
+        MITIGATION = "mitigation", "Mitigation"
+        RESOLUTION = "resolution", "Resolution"
+        OTHER = "other", "Other"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline_events")
+    occurred_at = models.DateTimeField("time (UTC)")
+    description = models.TextField("event", help_text="Markdown.")
+    action_taken = models.CharField(max_length=300, blank=True)
+    actor = models.CharField(
+        max_length=100, blank=True, help_text='A person, a team or a system ("PagerDuty").'
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    is_key_decision = models.BooleanField("key decision", default=False)
+    # Orders events that share the same minute, in the order they were written down.
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["occurred_at", "position", "pk"]
+        indexes = [models.Index(fields=["incident", "occurred_at", "position"])]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.description[:60]}"

@@ -1,0 +1,211 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from incidents.models import Incident
+
+from .document import document_groups
+from .layouts import LAYOUTS
+
+SLO_PERIOD = timedelta(days=30)
+
+
+def error_budget_minutes(slo_target_percent, period=SLO_PERIOD):
+    """Downtime an availability SLO allows over the period: 99.9% of 30 days -> 43.2 min."""
+    if slo_target_percent is None:
+        return None
+    allowed_fraction = (Decimal(100) - Decimal(slo_target_percent)) / Decimal(100)
+    period_minutes = Decimal(int(period.total_seconds())) / Decimal(60)
+    return allowed_fraction * period_minutes
+
+
+class PostmortemQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(incident__team__memberships__user=user)
+
+
+class Postmortem(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        PUBLISHED = "published", "Published"
+
+    class Template(models.TextChoices):
+        FULL = "full", "Full postmortem"
+        INCIDENT_POSTMORTEM = "incident_postmortem", "Incident postmortem"
+        INCIDENT_REPORT = "incident_report", "Incident report"
+
+    class DetectionMethod(models.TextChoices):
+        AUTOMATED_ALERT = "automated_alert", "Automated monitoring alert"
+        USER_REPORT = "user_report", "User report"
+        INTERNAL = "internal", "Internal team noticed"
+        VENDOR = "vendor", "External vendor notification"
+        OTHER = "other", "Other"
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    template = models.CharField(max_length=30, choices=Template.choices, default=Template.FULL)
+    authors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="authored_postmortems", blank=True
+    )
+
+    executive_summary = models.TextField(blank=True)
+
+    impact_summary = models.TextField("impact", blank=True)
+    users_affected = models.PositiveIntegerField(null=True, blank=True)
+    user_scope = models.CharField(
+        "scope", max_length=200, blank=True, help_text="All users, a region, a feature…"
+    )
+    support_tickets = models.PositiveIntegerField(null=True, blank=True)
+    revenue_impact = models.DecimalField(
+        "revenue impact (USD)", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    slo_target = models.DecimalField(
+        "availability SLO target (%)",
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("99.999"))],
+        help_text="For example 99.9; the error budget is computed over 30 days.",
+    )
+
+    root_cause = models.TextField(blank=True)
+    trigger = models.TextField("what triggered it", blank=True)
+    why_not_caught = models.TextField("why it wasn't caught", blank=True)
+
+    detection_method = models.CharField(
+        "how detected", max_length=30, choices=DetectionMethod.choices, blank=True
+    )
+    alert_name = models.CharField(max_length=200, blank=True)
+    detection_notes = models.TextField("detection quality", blank=True)
+
+    response_notes = models.TextField("response", blank=True)
+    resolution_short_term = models.TextField("short-term fix", blank=True)
+    resolution_long_term = models.TextField("long-term prevention", blank=True)
+
+    went_well = models.TextField("what went well", blank=True)
+    went_wrong = models.TextField("what went wrong", blank=True)
+    prevention = models.TextField("preventable? prevention strategies", blank=True)
+    lessons_learned = models.TextField(blank=True)
+    communication_log = models.TextField(blank=True)
+    supporting_info = models.TextField("supporting information", blank=True)
+    acknowledgments = models.TextField(blank=True)
+    related_incidents = models.ManyToManyField(
+        Incident, related_name="related_postmortems", blank=True
+    )
+
+    review_meeting_at = models.DateTimeField("review meeting", null=True, blank=True)
+    next_review_on = models.DateField("next review", null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PostmortemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Postmortem of {self.incident}"
+
+    def get_absolute_url(self):
+        return self.incident.get_absolute_url()
+
+    def get_export_url(self):
+        return reverse("postmortems:export", args=[self.incident.reference])
+
+    @property
+    def title(self):
+        return self.incident.title
+
+    @property
+    def layout(self):
+        return LAYOUTS[self.template]
+
+    def document_groups(self):
+        return document_groups(self)
+
+    @property
+    def downtime(self):
+        return self.incident.duration
+
+    @property
+    def error_budget_minutes(self):
+        return error_budget_minutes(self.slo_target)
+
+    @property
+    def error_budget_consumed_percent(self):
+        budget, downtime = self.error_budget_minutes, self.downtime
+        if not budget or downtime is None:
+            return None
+        return Decimal(downtime.total_seconds()) / 60 / budget * 100
+
+    @property
+    def sla_breached(self):
+        """True when this incident alone used more than the month's error budget."""
+        budget, downtime = self.error_budget_minutes, self.downtime
+        if budget is None or downtime is None:
+            return None
+        return Decimal(downtime.total_seconds()) / 60 > budget
+
+
+class FiveWhy(models.Model):
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="five_whys")
+    position = models.PositiveIntegerField(default=0)
+    question = models.CharField("why", max_length=500)
+    answer = models.TextField("because", blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "five whys row"
+        verbose_name_plural = "five whys"
+
+    def __str__(self):
+        return self.question
+
+
+class ContributingFactor(models.Model):
+    class Category(models.TextChoices):
+        TECHNICAL = "technical", "Technical"
+        PROCESS = "process", "Process"
+        HUMAN = "human", "Human"
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="contributing_factors"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    description = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: {self.description[:60]}"
+
+
+class FollowUp(models.Model):
+    """A dated check-in after the postmortem (the 1-week and 1-month follow-ups)."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="follow_ups")
+    due_on = models.DateField()
+    title = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+
+    def __str__(self):
+        return f"{self.due_on}: {self.title}"

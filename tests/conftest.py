@@ -1,0 +1,114 @@
+import os
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from actionitems.models import ActionItem
+from incidents.models import Incident, Membership, Service, Team
+from postmortems.models import Postmortem
+
+# CI sets this so that a test needing PostgreSQL, Redis or Chromium fails instead of skipping
+# when the service is missing: a skipped test there would be a test that cannot fail.
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username, team=None, role=Membership.Role.MEMBER, **extra):
+        user = get_user_model().objects.create_user(
+            username=username,
+            password="correct horse battery staple",
+            email=f"{username}@example.com",
+            first_name=extra.pop("first_name", username.capitalize()),
+            **extra,
+        )
+        if team is not None:
+            Membership.objects.create(team=team, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def team(db):
+    return Team.objects.create(name="Payments", slug="payments")
+
+
+@pytest.fixture
+def other_team(db):
+    return Team.objects.create(name="Search", slug="search")
+
+
+@pytest.fixture
+def author(make_user, team):
+    return make_user("jane", team, last_name="Park")
+
+
+@pytest.fixture
+def teammate(make_user, team):
+    return make_user("mike", team, last_name="Alvarez")
+
+
+@pytest.fixture
+def manager(make_user, team):
+    return make_user("sarah", team, role=Membership.Role.MANAGER, last_name="Okafor")
+
+
+@pytest.fixture
+def outsider(make_user, other_team):
+    return make_user("ravi", other_team, last_name="Rao")
+
+
+@pytest.fixture
+def service(team):
+    return Service.objects.create(team=team, name="Payment API")
+
+
+@pytest.fixture
+def incident(team, author):
+    return Incident.objects.create(
+        title="Checkout failing",
+        severity=Incident.Severity.SEV1,
+        status=Incident.Status.RESOLVED,
+        team=team,
+        commander=author,
+        started_at=datetime(2026, 3, 2, 14, 0, tzinfo=UTC),
+        resolved_at=datetime(2026, 3, 2, 14, 30, tzinfo=UTC),
+        created_by=author,
+    )
+
+
+@pytest.fixture
+def postmortem(incident, author):
+    postmortem = Postmortem.objects.create(incident=incident, root_cause="A leak.")
+    postmortem.authors.add(author)
+    return postmortem
+
+
+@pytest.fixture
+def action_item(postmortem, author):
+    return ActionItem.objects.create(postmortem=postmortem, title="Add a pool alert", owner=author)
+
+
+@pytest.fixture
+def author_client(client, author):
+    client.force_login(author)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
