@@ -1,0 +1,41 @@
+import django_filters
+from django import forms
+from django.utils import timezone
+
+from incidents.filters import user_teams
+
+from .models import ActionItem
+
+NOT_DONE = "not_done"
+
+
+class ActionItemFilter(django_filters.FilterSet):
+    mine = django_filters.BooleanFilter(
+        method="only_mine", label="Only mine", widget=forms.CheckboxInput
+    )
+    overdue = django_filters.BooleanFilter(
+        method="only_overdue", label="Only overdue", widget=forms.CheckboxInput
+    )
+    team = django_filters.ModelChoiceFilter(
+        field_name="postmortem__incident__team", queryset=user_teams, empty_label="All my teams"
+    )
+    status = django_filters.ChoiceFilter(
+        choices=[(NOT_DONE, "Not done yet"), *ActionItem.Status.choices],
+        empty_label="Any status",
+        method="with_status",
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = ["mine", "overdue", "team", "status"]
+
+    def only_mine(self, queryset, name, value):
+        return queryset.filter(owner=self.request.user) if value else queryset
+
+    def only_overdue(self, queryset, name, value):
+        return queryset.overdue(timezone.localdate()) if value else queryset
+
+    def with_status(self, queryset, name, value):
+        if value == NOT_DONE:
+            return queryset.open()
+        return queryset.filter(status=value)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "actionitems"
+
+urlpatterns = [
+    path("", views.action_item_list, name="list"),
+    path("<int:pk>/", views.action_item_detail, name="detail"),
+]

@@ -1,0 +1,8 @@
+class IncidentReferenceConverter:
+    regex = r"INC-\d{4}-\d{4,}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value

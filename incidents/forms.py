@@ -1,0 +1,86 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from postmortems.models import Postmortem
+
+from .models import Incident, Service, Team
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """The browser's date-and-time picker; values are read and shown in UTC."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+def teams_of(user):
+    return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
+
+
+class IncidentForm(forms.ModelForm):
+    template = forms.ChoiceField(
+        label="Postmortem template",
+        choices=Postmortem.Template.choices,
+        initial=Postmortem.Template.FULL,
+        help_text="The shape your team writes in; you can switch later without losing text.",
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "severity",
+            "status",
+            "team",
+            "commander",
+            "services",
+            "started_at",
+            "detected_at",
+            "acknowledged_at",
+            "mitigated_at",
+            "resolved_at",
+        ]
+        widgets = {
+            name: DateTimeLocalInput()
+            for name in (
+                "started_at",
+                "detected_at",
+                "acknowledged_at",
+                "mitigated_at",
+                "resolved_at",
+            )
+        }
+        labels = {
+            "started_at": "Started (UTC)",
+            "detected_at": "Detected (UTC)",
+            "acknowledged_at": "Acknowledged (UTC)",
+            "mitigated_at": "Mitigated (UTC)",
+            "resolved_at": "Resolved (UTC)",
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = teams_of(user)
+        self.fields["team"].queryset = teams
+        self.fields["team"].empty_label = None
+        self.fields["commander"].queryset = (
+            get_user_model()
+            .objects.filter(memberships__team__in=teams)
+            .distinct()
+            .order_by("first_name", "username")
+        )
+        self.fields["services"].queryset = Service.objects.filter(team__in=teams).select_related(
+            "team"
+        )
+        self.fields["services"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        team, services = cleaned.get("team"), cleaned.get("services")
+        if team and services:
+            foreign = [s.name for s in services if s.team_id != team.pk]
+            if foreign:
+                self.add_error("services", f"Not services of {team}: {', '.join(foreign)}.")
+        return cleaned
