@@ -1,0 +1,71 @@
+"""Project-level promises: production settings pass Django's deploy checks, demo data loads."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from incidents.models import Incident
+from postmortems.models import Postmortem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "a-production-secret-that-is-long-and-random-enough-0123456789-abcdef",
+        "ALLOWED_HOSTS": "postmortems.example.com",
+        "DATABASE_URL": "sqlite:////tmp/postmortem-studio-check.sqlite3",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_the_development_secret_key():
+    env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "example.com"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "Set SECRET_KEY when DEBUG is off." in result.stderr
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_three_full_postmortems_and_prints_the_password(capsys):
+    call_command("seed_demo", password="let-me-in-2026")
+    out = capsys.readouterr().out
+    assert "Password for all of them: let-me-in-2026" in out
+    postmortems = Postmortem.objects.select_related("incident")
+    assert postmortems.count() == 3
+    for postmortem in postmortems:
+        assert postmortem.executive_summary and postmortem.root_cause
+        assert postmortem.incident.timeline_events.count() >= 8
+        assert postmortem.action_items.count() >= 7
+    assert {p.template for p in postmortems} == set(Postmortem.Template.values)
+
+    call_command("seed_demo", password="again")  # safe to run twice
+    assert Postmortem.objects.count() == 3
+    assert Incident.objects.count() == 5
+    assert "only the passwords were reset" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_demo_users_can_log_in(client):
+    call_command("seed_demo", password="let-me-in-2026")
+    response = client.post("/accounts/login/", {"username": "jane", "password": "let-me-in-2026"})
+    assert response.status_code == 302
+    assert client.get("/incidents/").status_code == 200
