@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ContributingFactor, FiveWhy, FollowUp, Postmortem
+from .models import Comment, ContributingFactor, FiveWhy, FollowUp, Postmortem, ReviewRequest
 
 
 class FiveWhyInline(admin.TabularInline):
@@ -18,6 +18,13 @@ class FollowUpInline(admin.TabularInline):
     extra = 0
 
 
+class ReviewRequestInline(admin.TabularInline):
+    model = ReviewRequest
+    extra = 0
+    autocomplete_fields = ["reviewer"]
+    readonly_fields = ["requested_by", "requested_at", "decided_at"]
+
+
 @admin.register(Postmortem)
 class PostmortemAdmin(admin.ModelAdmin):
     list_display = ["incident", "status", "template", "created_at"]
@@ -25,5 +32,14 @@ class PostmortemAdmin(admin.ModelAdmin):
     search_fields = ["incident__title"]
     autocomplete_fields = ["authors", "related_incidents"]
     raw_id_fields = ["incident"]
-    inlines = [FiveWhyInline, ContributingFactorInline, FollowUpInline]
+    inlines = [FiveWhyInline, ContributingFactorInline, FollowUpInline, ReviewRequestInline]
     list_select_related = ["incident"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["postmortem", "section", "author", "created_at", "resolved_at"]
+    list_filter = ["section"]
+    search_fields = ["body"]
+    raw_id_fields = ["postmortem", "parent"]
+    list_select_related = ["postmortem__incident", "author"]

@@ -4,12 +4,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 
 from incidents.models import Incident
 
 from .document import document_groups
-from .layouts import LAYOUTS
+from .layouts import LAYOUTS, SECTIONS
 
 SLO_PERIOD = timedelta(days=30)
 
@@ -209,3 +210,102 @@ class FollowUp(models.Model):
 
     def __str__(self):
         return f"{self.due_on}: {self.title}"
+
+
+class Comment(models.Model):
+    """A remark on one section; replies are one level deep, and a thread can be resolved."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="comments")
+    section = models.CharField(
+        max_length=40, choices=[(key, s.title) for key, s in SECTIONS.items()]
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField(help_text="Markdown. Mention someone with @username.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["postmortem", "section"])]
+        constraints = [
+            # Only a thread (a top-level comment) is resolved, never a single reply.
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | Q(resolved_at__isnull=True),
+                name="comment_only_threads_resolve",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Comment by {self.author} on {self.get_section_display()}"
+
+
+class Mention(models.Model):
+    """@username in a comment; the follow-up engine emails it once (emailed_at)."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="unique_mention_per_comment"),
+        ]
+
+    def __str__(self):
+        return f"@{self.user} in {self.comment}"
+
+
+class ReviewRequest(models.Model):
+    """A reviewer asked to review the postmortem, in a role, and their decision."""
+
+    class Role(models.TextChoices):
+        ENGINEERING_LEAD = "engineering_lead", "Engineering lead"
+        MANAGER = "manager", "Manager"
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="review_requests"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_requests"
+    )
+    role = models.CharField(max_length=30, choices=Role.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decision = models.CharField(max_length=30, choices=Decision.choices, default=Decision.PENDING)
+    note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "reviewer"], name="unique_reviewer_per_postmortem"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="pending", decided_at__isnull=True)
+                | (~Q(decision="pending") & Q(decided_at__isnull=False)),
+                name="review_decided_at_iff_decided",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reviewer} as {self.get_role_display()}: {self.get_decision_display()}"
