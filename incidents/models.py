@@ -286,6 +286,7 @@ class IncidentService(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     impact = models.CharField(max_length=20, choices=Impact.choices, default=Impact.DEGRADED)
     note = models.CharField(max_length=200, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["service__name"]

@@ -6,13 +6,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from actionitems.models import ActionItem
+from postmortems.document import Document
 from postmortems.forms import StartPostmortemForm
-from postmortems.services import incidents_with_documents, start_postmortem
+from postmortems.services import get_document_for, start_postmortem
 
 from .filters import IncidentFilter
 from .forms import IncidentForm
 from .models import Incident
-from .services import get_incident_for
 
 
 @require_GET
@@ -35,15 +35,15 @@ def incident_list(request):
 
 @require_GET
 def incident_detail(request, reference):
-    incident = get_incident_for(request.user, reference, incidents_with_documents())
-    postmortem = getattr(incident, "postmortem", None)
+    document = Document(get_document_for(request.user, reference))
     return render(
         request,
         "incidents/detail.html",
         {
-            "incident": incident,
-            "postmortem": postmortem,
-            "start_form": None if postmortem else StartPostmortemForm(),
+            "incident": document.incident,
+            "document": document,
+            "start_form": None if document.postmortem else StartPostmortemForm(),
+            "presence_poll_seconds": settings.PRESENCE_POLL_SECONDS,
         },
     )
 

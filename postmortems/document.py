@@ -1,57 +1,134 @@
-"""What the page shows of a postmortem: its layout's groups, each section with its content."""
+"""What the page shows of an incident's document: sections with their content and version."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from .layouts import Group, Placement
+from django.db.models import Count, Q
+
+from .editing import EDITABLE_SECTIONS
+from .layouts import SECTIONS, Group
+from .models import Postmortem, Revision
+
+
+class Document:
+    """An incident and its postmortem as one page: the layout's sections, each with the
+    version an editor starts from and its open comments."""
+
+    def __init__(self, incident):
+        self.incident = incident
+
+    @cached_property
+    def postmortem(self):
+        try:
+            return self.incident.postmortem
+        except Postmortem.DoesNotExist:
+            return None
+
+    @cached_property
+    def versions(self):
+        return Revision.objects.current_versions(self.incident)
+
+    @cached_property
+    def open_comments(self):
+        """{section key: open comments (threads and their replies)}."""
+        if self.postmortem is None:
+            return {}
+        rows = (
+            self.postmortem.comments.filter(
+                Q(resolved_at__isnull=True, parent__isnull=True)
+                | Q(parent__resolved_at__isnull=True, parent__isnull=False)
+            )
+            .values("section")
+            .annotate(n=Count("pk"))
+            .values_list("section", "n")
+        )
+        return dict(rows)
+
+    def section(self, key):
+        """A section with the heading and prompt its layout gives it."""
+        placement = self.postmortem.layout.placement(key) if self.postmortem else None
+        if placement is None:
+            return DocumentSection(self, key, EDITABLE_SECTIONS[key].title)
+        return DocumentSection(self, key, placement.title, placement.prompt)
+
+    def groups(self):
+        if self.postmortem is None:
+            return []
+        return [
+            DocumentGroup(group, [self.section(p.key) for p in group.placements])
+            for group in self.postmortem.layout.groups
+        ]
+
+    def header_sections(self):
+        return [self.section(key) for key in ("incident_details", "incident_times", "services")]
 
 
 @dataclass(frozen=True)
 class DocumentSection:
-    postmortem: object
-    placement: Placement
+    document: Document
+    key: str
+    title: str
+    prompt: str = ""
 
     @property
-    def key(self):
-        return self.placement.key
+    def editable(self):
+        return EDITABLE_SECTIONS[self.key]
 
     @property
-    def title(self):
-        return self.placement.title
+    def incident(self):
+        return self.document.incident
 
     @property
-    def prompt(self):
-        return self.placement.prompt
+    def postmortem(self):
+        return self.document.postmortem
 
     @property
-    def section(self):
-        return self.placement.section
+    def version(self):
+        return self.document.versions.get(self.key, 0)
+
+    @property
+    def open_comments(self):
+        return self.document.open_comments.get(self.key, 0)
+
+    @property
+    def has_comments(self):
+        return self.document.postmortem is not None and self.key in SECTIONS
 
     @property
     def anchor(self):
         return f"section-{self.key}"
 
     @property
+    def body_id(self):
+        return f"body-{self.key}"
+
+    @property
     def body_template(self):
-        """A section's own template if it has one; free-text sections share one."""
-        return [f"postmortems/sections/{self.key}.html", "postmortems/sections/text.html"]
+        return self.editable.template
+
+    @property
+    def is_rows(self):
+        return self.editable.kind == "rows"
 
     @property
     def text(self):
         """The Markdown source of a single-field section."""
-        return getattr(self.postmortem, self.section.fields[0]) if self.section.fields else ""
+        return getattr(self.editable.target(self.incident), self.editable.fields[0])
 
     @property
     def rows(self):
-        if not self.section.is_rows:
+        if not self.is_rows:
             return []
-        owner = self.postmortem.incident if self.key == "timeline" else self.postmortem
-        return getattr(owner, self.section.rows).all()
+        # Through the parent's related manager, so the page's prefetch serves it.
+        owner = self.editable.parent_object(self.incident)
+        return getattr(owner, self.editable.related_name).all()
 
     @property
     def is_empty(self):
-        if self.section.is_rows:
+        if self.is_rows:
             return not self.rows
-        return all(getattr(self.postmortem, f) in (None, "") for f in self.section.fields)
+        values = self.editable.values(self.editable.target(self.incident))
+        return all(value in (None, "", []) for value in values.values())
 
 
 @dataclass(frozen=True)
@@ -66,10 +143,3 @@ class DocumentGroup:
     @property
     def is_single(self):
         return self.group.is_single
-
-
-def document_groups(postmortem):
-    return [
-        DocumentGroup(group, [DocumentSection(postmortem, p) for p in group.placements])
-        for group in postmortem.layout.groups
-    ]

@@ -1,9 +1,10 @@
 """The sections of a postmortem and the three document layouts teams write today.
 
 A *section* is a piece of the document edited as one unit: either a group of Postmortem fields
-(``fields``) or a list of rows (timeline events, five whys, contributing factors, action items,
-follow-ups). A *layout* mirrors one of the seed templates: which sections show, in which order,
-under which headings, with which guiding prompt. The page, the editor and the Markdown export
+(``fields``) or, with no fields, a list of rows (timeline events, five whys, contributing
+factors, action items, follow-ups; see editing.ROW_SECTIONS). A *layout* mirrors one of the
+seed templates: which sections show, in which order, under which headings, with which guiding
+prompt. The page, the editor and the Markdown export
 all read the layout, so switching template never touches content.
 """
 
@@ -15,11 +16,6 @@ class Section:
     key: str
     title: str
     fields: tuple[str, ...] = ()
-    rows: str = ""  # related name of the rows this section lists, for row sections
-
-    @property
-    def is_rows(self):
-        return bool(self.rows)
 
 
 SECTIONS = {
@@ -38,10 +34,10 @@ SECTIONS = {
                 "impact_summary",
             ),
         ),
-        Section("timeline", "Timeline", rows="timeline_events"),
+        Section("timeline", "Timeline"),
         Section("root_cause", "Root cause", fields=("root_cause", "trigger")),
-        Section("five_whys", "The five whys", rows="five_whys"),
-        Section("contributing_factors", "Contributing factors", rows="contributing_factors"),
+        Section("five_whys", "The five whys"),
+        Section("contributing_factors", "Contributing factors"),
         Section("why_not_caught", "Why it wasn't caught", fields=("why_not_caught",)),
         Section(
             "detection", "Detection", fields=("detection_method", "alert_name", "detection_notes")
@@ -50,15 +46,19 @@ SECTIONS = {
         Section(
             "resolution", "Resolution", fields=("resolution_short_term", "resolution_long_term")
         ),
-        Section("action_items", "Action items", rows="action_items"),
+        Section("action_items", "Action items"),
         Section("went_well", "What went well", fields=("went_well",)),
         Section("went_wrong", "What went wrong", fields=("went_wrong",)),
         Section("prevention", "Prevention", fields=("prevention",)),
         Section("lessons_learned", "Lessons learned", fields=("lessons_learned",)),
         Section("communication_log", "Communication", fields=("communication_log",)),
-        Section("supporting_info", "Supporting information", fields=("supporting_info",)),
+        Section(
+            "supporting_info",
+            "Supporting information",
+            fields=("supporting_info", "related_incidents"),
+        ),
         Section("acknowledgments", "Acknowledgments", fields=("acknowledgments",)),
-        Section("follow_ups", "Follow-ups", rows="follow_ups"),
+        Section("follow_ups", "Follow-ups"),
     )
 }
 

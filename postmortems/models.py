@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -9,7 +10,6 @@ from django.urls import reverse
 
 from incidents.models import Incident
 
-from .document import document_groups
 from .layouts import LAYOUTS, SECTIONS
 
 SLO_PERIOD = timedelta(days=30)
@@ -130,9 +130,6 @@ class Postmortem(models.Model):
     @property
     def layout(self):
         return LAYOUTS[self.template]
-
-    def document_groups(self):
-        return document_groups(self)
 
     @property
     def downtime(self):
@@ -309,3 +306,69 @@ class ReviewRequest(models.Model):
 
     def __str__(self):
         return f"{self.reviewer} as {self.get_role_display()}: {self.get_decision_display()}"
+
+
+class RevisionQuerySet(models.QuerySet):
+    def current_versions(self, incident):
+        """{section key: latest version} for one document, in one query."""
+        rows = (
+            self.filter(incident=incident)
+            .values("section")
+            .annotate(latest=models.Max("version"))
+            .values_list("section", "latest")
+        )
+        return dict(rows)
+
+
+class Revision(models.Model):
+    """One save of one section of an incident's document: who, when, the text before and after.
+
+    The latest version of a section is its current version; an editor saves against the
+    version they loaded, and the unique constraint refuses a second save on the same base.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="revisions")
+    section = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    old_text = models.TextField(blank=True)
+    new_text = models.TextField(blank=True)
+    # The section's values after this save, so that it can be restored exactly.
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = RevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "section", "version"], name="unique_section_version"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.incident.reference} {self.section} v{self.version}"
+
+
+class Presence(models.Model):
+    """Who has a document open, and which section they are editing; stale after PRESENCE_TTL."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presences"
+    )
+    editing = models.CharField(max_length=40, blank=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="unique_presence"),
+        ]
+        indexes = [models.Index(fields=["incident", "last_seen"])]
+
+    def __str__(self):
+        return f"{self.user} on {self.incident}"

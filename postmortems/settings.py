@@ -171,3 +171,8 @@ CELERY_RESULT_BACKEND = env.str(
 )
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
+
+# Collaborative editing: a browser that has not polled for this long is no longer "here".
+PRESENCE_TTL_SECONDS = env.int("PRESENCE_TTL_SECONDS", default=30)
+# How often an open page polls for presence and for sections changed by others.
+PRESENCE_POLL_SECONDS = env.int("PRESENCE_POLL_SECONDS", default=3)

@@ -22,10 +22,32 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-postmortem_patterns = (
+# Everything that edits or reads one incident's document lives under its reference.
+document_patterns = (
     [
-        path("start/", views.start, name="start"),
-        path("export.md", views.export, name="export"),
+        path("postmortem/start/", views.start, name="start"),
+        path("postmortem/export.md", views.export, name="export"),
+        path("sections/<slug:key>/", views.section, name="section"),
+        path("sections/<slug:key>/history/", views.section_history, name="history"),
+        path(
+            "sections/<slug:key>/history/<int:version>/restore/",
+            views.section_restore,
+            name="restore",
+        ),
+        path("sections/<slug:key>/comments/", views.comments, name="comments"),
+        path("comments/<int:pk>/resolve/", views.comment_resolve, name="comment_resolve"),
+        path("rows/<slug:key>/new/", views.row_new, name="row_new"),
+        path("rows/<slug:key>/<int:pk>/", views.row, name="row"),
+        path("rows/<slug:key>/<int:pk>/delete/", views.row_delete, name="row_delete"),
+        path("rows/<slug:key>/<int:pk>/move/", views.row_move, name="row_move"),
+        path("timeline/paste/", views.timeline_paste, name="timeline_paste"),
+        path(
+            "action-items/<int:pk>/status/",
+            views.action_item_status,
+            name="action_item_status",
+        ),
+        path("presence/", views.presence, name="presence"),
+        path("presence/leave/", views.presence_leave, name="presence_leave"),
     ],
     "postmortems",
 )
@@ -33,7 +55,7 @@ postmortem_patterns = (
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incidents:list"), name="home"),
     path("incidents/", include("incidents.urls")),
-    path("incidents/<incident_ref:reference>/postmortem/", include(postmortem_patterns)),
+    path("incidents/<incident_ref:reference>/", include(document_patterns)),
     path("action-items/", include("actionitems.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

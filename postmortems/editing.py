@@ -1,0 +1,409 @@
+"""Every editable piece of an incident's document, declared once.
+
+The document is the incident and its postmortem. A FieldSection edits some fields of one of
+them together (the root cause, the impact numbers, the incident's times); a RowSection is a
+list of rows edited one at a time (timeline events, five whys, action items...). The views,
+the conflict check and the revision history work on these declarations only, so adding a
+section never means writing another view.
+"""
+
+from functools import cached_property
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.forms import modelform_factory
+from django.utils.text import capfirst
+
+from actionitems.models import ActionItem
+from incidents.forms import DateTimeLocalInput
+from incidents.models import Incident, IncidentService, TimelineEvent
+
+from .layouts import SECTIONS
+from .models import ContributingFactor, FiveWhy, FollowUp, Postmortem
+from .templatetags.studio import display_name
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def studio_formfield(db_field, **kwargs):
+    """Widgets for every generated form: native date pickers, roomy Markdown textareas."""
+    if isinstance(db_field, models.DateTimeField):
+        kwargs["widget"] = DateTimeLocalInput()
+    elif isinstance(db_field, models.DateField):
+        kwargs["widget"] = DateInput()
+    elif isinstance(db_field, models.TextField):
+        kwargs["widget"] = forms.Textarea(attrs={"rows": 8})
+    elif isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class EditForm(forms.ModelForm):
+    """Base of every section and row form: it carries the version the editor started from."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, initial=0)
+
+    def __init__(self, *args, incident, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+        self.user = user
+        team_members = (
+            get_user_model()
+            .objects.filter(memberships__team=incident.team_id)
+            .order_by("first_name", "last_name", "username")
+        )
+        for name, field in self.fields.items():
+            if name in ("commander", "owner"):
+                field.queryset = team_members
+                field.label_from_instance = display_name
+            elif name == "related_incidents":
+                field.queryset = Incident.objects.visible_to(user).exclude(pk=incident.pk)
+                field.required = False
+            elif name == "service":
+                field.queryset = incident.team.services.all()
+
+
+class RowForm(EditForm):
+    """A row's form also checks the constraints that involve the document it belongs to
+    (one row per service and incident), which a plain ModelForm skips as not in the form."""
+
+    parent_field = None
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        exclude.discard(self.parent_field)
+        return exclude
+
+
+def describe_value(field, value):
+    """A field's value as a person reads it, for revisions and conflicts."""
+    if value in (None, ""):
+        return "—"
+    if field.many_to_many:
+        return ", ".join(str(v) for v in value) or "—"
+    if field.is_relation:
+        return display_name(value) if isinstance(value, get_user_model()) else str(value)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.DateTimeField):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    if isinstance(field, models.BooleanField):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def snapshot_value(field, value):
+    """A field's value in JSON, enough to restore it later."""
+    if field.many_to_many:
+        return sorted(obj.pk for obj in value)
+    if field.is_relation:
+        return value.pk if value is not None else None
+    return value
+
+
+def value_from_snapshot(field, raw):
+    if field.many_to_many:
+        return list(field.related_model.objects.filter(pk__in=raw or []))
+    if field.is_relation:
+        return field.related_model.objects.filter(pk=raw).first() if raw is not None else None
+    return field.to_python(raw)
+
+
+class FieldSection:
+    kind = "fields"
+
+    def __init__(self, key, title, model, fields, template=None):
+        self.key = key
+        self.title = title
+        self.model = model
+        self.fields = tuple(fields)
+        self.template = template or [
+            f"postmortems/sections/{key}.html",
+            "postmortems/sections/text.html",
+        ]
+
+    def __repr__(self):
+        return f"<FieldSection {self.key}>"
+
+    @property
+    def model_fields(self):
+        return [self.model._meta.get_field(name) for name in self.fields]
+
+    @cached_property
+    def form_class(self):
+        return modelform_factory(
+            self.model, form=EditForm, fields=self.fields, formfield_callback=studio_formfield
+        )
+
+    def target(self, incident):
+        """The object holding this section's fields."""
+        return incident if self.model is Incident else incident.postmortem
+
+    def make_form(self, incident, user, data=None, version=0):
+        return self.form_class(
+            data,
+            instance=self.target(incident),
+            initial={"version": version},
+            incident=incident,
+            user=user,
+        )
+
+    def values(self, instance):
+        return {
+            f.name: list(getattr(instance, f.name).all())
+            if f.many_to_many
+            else getattr(instance, f.name)
+            for f in self.model_fields
+        }
+
+    def values_from_form(self, form):
+        return {name: form.cleaned_data[name] for name in self.fields}
+
+    def describe(self, values):
+        """The section as text: Markdown as written, other fields as "Label: value" lines."""
+        lines = []
+        for field in self.model_fields:
+            value = values[field.name]
+            if isinstance(field, models.TextField):
+                if len(self.fields) == 1:
+                    return value or ""
+                lines.append(f"{capfirst(field.verbose_name)}:\n{value or '—'}")
+            else:
+                lines.append(f"{capfirst(field.verbose_name)}: {describe_value(field, value)}")
+        return "\n".join(lines)
+
+    def snapshot(self, values):
+        return {f.name: snapshot_value(f, values[f.name]) for f in self.model_fields}
+
+    def values_from_snapshot(self, data):
+        return {f.name: value_from_snapshot(f, data.get(f.name)) for f in self.model_fields}
+
+    def apply(self, instance, values):
+        for field in self.model_fields:
+            if not field.many_to_many:
+                setattr(instance, field.name, values[field.name])
+        instance.save(update_fields=[f.name for f in self.model_fields if not f.many_to_many])
+        for field in self.model_fields:
+            if field.many_to_many:
+                getattr(instance, field.name).set(values[field.name])
+
+
+class RowSection:
+    kind = "rows"
+
+    def __init__(
+        self,
+        key,
+        title,
+        model,
+        parent,
+        fields,
+        describe_row,
+        order="position",
+        add_label="Add",
+        row_tag="li",
+        columns=1,
+    ):
+        self.key = key
+        self.title = title
+        self.model = model
+        self.parent = parent  # "incident" or "postmortem": the foreign key to the document
+        self.fields = tuple(fields)
+        self.describe_row = describe_row
+        self.order = order  # "position": rows can be moved; otherwise sorted by model ordering
+        self.add_label = add_label
+        self.row_tag = row_tag  # "tr" when the rows are drawn as a table
+        self.columns = columns
+        self.template = [f"postmortems/sections/{key}.html"]
+        self.row_template = f"postmortems/rows/{key}.html"
+
+    def __repr__(self):
+        return f"<RowSection {self.key}>"
+
+    @property
+    def is_reorderable(self):
+        return self.order == "position"
+
+    @cached_property
+    def form_class(self):
+        form_class = modelform_factory(
+            self.model, form=RowForm, fields=self.fields, formfield_callback=studio_formfield
+        )
+        form_class.parent_field = self.parent
+        return form_class
+
+    @property
+    def related_name(self):
+        return self.model._meta.get_field(self.parent).remote_field.related_name
+
+    def parent_object(self, incident):
+        return incident if self.parent == "incident" else incident.postmortem
+
+    def rows(self, incident):
+        return self.model.objects.filter(**{self.parent: self.parent_object(incident)})
+
+    def make_form(self, incident, user, data=None, row=None, initial=None):
+        if row is None:
+            row = self.model(**{self.parent: self.parent_object(incident)})
+        return self.form_class(
+            data,
+            instance=row,
+            initial={"version": row.version if row.pk else 0, **(initial or {})},
+            incident=incident,
+            user=user,
+        )
+
+    def describe(self, rows):
+        return "\n".join(self.describe_row(row) for row in rows)
+
+    def describe_values(self, values):
+        """A row not saved yet (the editor's side of a conflict) described like a saved one."""
+        return self.describe_row(self.model(**values))
+
+    def values_from_form(self, form):
+        return {name: form.cleaned_data[name] for name in self.fields}
+
+    def snapshot(self, rows):
+        model_fields = [self.model._meta.get_field(name) for name in self.fields]
+        return {
+            "rows": [
+                {f.name: snapshot_value(f, getattr(row, f.name)) for f in model_fields}
+                for row in rows
+            ]
+        }
+
+
+def _utc(moment):
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "—"
+
+
+def describe_event(event):
+    mark = " ★ key decision" if event.is_key_decision else ""
+    parts = [_utc(event.occurred_at), event.get_kind_display(), event.actor or "—"]
+    if event.action_taken:
+        parts.append(f"action: {event.action_taken}")
+    return f"{' | '.join(parts)} | {event.description}{mark}"
+
+
+def describe_action_item(item):
+    due = f"{item.due_date:%Y-%m-%d}" if item.due_date else "no due date"
+    owner = display_name(item.owner) or "unassigned"
+    return (
+        f"{item.title} | {item.priority} | {owner} | {due} | {item.get_status_display()} | "
+        f"{item.get_category_display()} | {item.get_term_display()}"
+    )
+
+
+def _postmortem_section(key):
+    section = SECTIONS[key]
+    return FieldSection(key, section.title, Postmortem, section.fields)
+
+
+FIELD_SECTIONS = {
+    section.key: section
+    for section in [
+        FieldSection(
+            "incident_details",
+            "Incident",
+            Incident,
+            ("title", "severity", "status", "commander"),
+            template=["incidents/sections/incident_details.html"],
+        ),
+        FieldSection(
+            "incident_times",
+            "Times",
+            Incident,
+            ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at"),
+            template=["incidents/sections/incident_times.html"],
+        ),
+        *(_postmortem_section(key) for key, s in SECTIONS.items() if s.fields),
+    ]
+}
+
+ROW_SECTIONS = {
+    section.key: section
+    for section in [
+        RowSection(
+            "timeline",
+            "Timeline",
+            TimelineEvent,
+            "incident",
+            ("occurred_at", "kind", "description", "action_taken", "actor", "is_key_decision"),
+            describe_event,
+            order="time",
+            add_label="Add event",
+            row_tag="tr",
+            columns=6,
+        ),
+        RowSection(
+            "five_whys",
+            "The five whys",
+            FiveWhy,
+            "postmortem",
+            ("question", "answer"),
+            lambda row: f"Why: {row.question}\n→ {row.answer}",
+            add_label="Add a why",
+        ),
+        RowSection(
+            "contributing_factors",
+            "Contributing factors",
+            ContributingFactor,
+            "postmortem",
+            ("category", "description"),
+            lambda row: f"[{row.get_category_display()}] {row.description}",
+            add_label="Add a factor",
+        ),
+        RowSection(
+            "action_items",
+            "Action items",
+            ActionItem,
+            "postmortem",
+            (
+                "title",
+                "owner",
+                "due_date",
+                "priority",
+                "status",
+                "category",
+                "term",
+                "tracker_url",
+                "description",
+            ),
+            describe_action_item,
+            add_label="Add action item",
+            row_tag="tr",
+            columns=7,
+        ),
+        RowSection(
+            "follow_ups",
+            "Follow-ups",
+            FollowUp,
+            "postmortem",
+            ("due_on", "title", "notes"),
+            lambda row: f"{row.due_on:%Y-%m-%d} | {row.title} | {row.notes}",
+            order="time",
+            add_label="Add follow-up",
+        ),
+        RowSection(
+            "services",
+            "Services affected",
+            IncidentService,
+            "incident",
+            ("service", "impact", "note"),
+            lambda row: (
+                f"{row.service}: {row.get_impact_display()}"
+                + (f" ({row.note})" if row.note else "")
+            ),
+            order="name",
+            add_label="Add service",
+        ),
+    ]
+}
+
+EDITABLE_SECTIONS = {**FIELD_SECTIONS, **ROW_SECTIONS}

@@ -1,0 +1,49 @@
+// Postmortem Studio: the little behaviour HTMX attributes do not cover.
+"use strict";
+
+// Keyboard: Ctrl/Cmd+Enter saves the form being edited, Esc cancels it.
+document.addEventListener("keydown", (event) => {
+  const form = event.target.closest && event.target.closest("form[data-edit-form]");
+  if (!form) return;
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    form.requestSubmit();
+  } else if (event.key === "Escape") {
+    const cancel = form.querySelector("[data-cancel]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  // A section someone else changed is swapped in by the presence poll; never over an editor
+  // that is open in it (the server skips those too, this covers a race with the poll).
+  document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    if (target.matches("[data-editing]") || target.querySelector("[data-editing]")) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  // Put the cursor in a form as soon as it opens.
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    const opened = event.detail.elt;
+    if (!opened || !opened.closest || !opened.closest("[data-editing]")) return;
+    const field = opened.querySelector(
+      "form[data-edit-form] :is(textarea, input:not([type=hidden]), select):not([disabled])"
+    );
+    if (field && !opened.contains(document.activeElement)) field.focus();
+  });
+
+  // Leaving the page: tell the others at once instead of letting the presence expire.
+  window.addEventListener("pagehide", () => {
+    const presence = document.getElementById("presence");
+    if (!presence || !navigator.sendBeacon) return;
+    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", headers["X-CSRFToken"] || "");
+    navigator.sendBeacon(presence.dataset.leaveUrl, data);
+  });
+});

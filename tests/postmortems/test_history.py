@@ -1,0 +1,114 @@
+"""Every save is a revision; the history shows diffs and can restore an older version."""
+
+import pytest
+from django.urls import reverse
+
+from incidents.models import Incident
+from postmortems.models import Postmortem, Revision
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def edit(client, postmortem, version, text):
+    url = reverse("postmortems:section", args=[postmortem.incident.reference, "lessons_learned"])
+    response = client.post(url, {"version": version, "lessons_learned": text}, **HTMX)
+    assert response.status_code == 200, response.content
+    return response
+
+
+def history(client, postmortem, key="lessons_learned"):
+    url = reverse("postmortems:history", args=[postmortem.incident.reference, key])
+    return client.get(url, **HTMX)
+
+
+def restore(client, postmortem, version, base):
+    url = reverse(
+        "postmortems:restore", args=[postmortem.incident.reference, "lessons_learned", version]
+    )
+    return client.post(url, {"version": base}, **HTMX)
+
+
+@pytest.fixture
+def three_versions(author_client, postmortem):
+    edit(author_client, postmortem, 0, "Pools need alerts.")
+    edit(author_client, postmortem, 1, "Pools need alerts.\nError paths need tests.")
+    edit(author_client, postmortem, 2, "Pools need alerts at 80%.\nError paths need tests.")
+    return postmortem
+
+
+@pytest.mark.django_db
+def test_history_lists_revisions_newest_first_with_author_time_and_diff(
+    author_client, three_versions
+):
+    response = history(author_client, three_versions)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.index("Version 3") < body.index("Version 2") < body.index("Version 1")
+    assert "by Jane Park" in body
+    assert "UTC</time>" in body
+    assert '<span class="removed">-Pools need alerts.</span>' in body
+    assert '<span class="added">+Pools need alerts at 80%.</span>' in body
+    assert '<span class="added">+Error paths need tests.</span>' in body
+    # The current version cannot be "restored"; the older ones can.
+    assert "Restore version 3" not in body
+    assert "Restore version 1" in body and "Restore version 2" in body
+
+
+@pytest.mark.django_db
+def test_restore_brings_back_an_old_version_as_a_new_revision(author_client, three_versions):
+    response = restore(author_client, three_versions, version=1, base=3)
+    assert response.status_code == 200
+    assert "Pools need alerts." in response.content.decode()
+    three_versions.refresh_from_db()
+    assert three_versions.lessons_learned == "Pools need alerts."
+    latest = Revision.objects.filter(section="lessons_learned").first()
+    assert (latest.version, latest.restored_from) == (4, 1)
+    assert latest.old_text == "Pools need alerts at 80%.\nError paths need tests."
+    assert "(restored version 1)" in history(author_client, three_versions).content.decode()
+
+
+@pytest.mark.django_db
+def test_restore_against_a_changed_section_is_refused(author_client, three_versions):
+    edit(author_client, three_versions, 3, "Someone kept writing.")
+    response = restore(author_client, three_versions, version=1, base=3)
+    assert response.status_code == 409
+    three_versions.refresh_from_db()
+    assert three_versions.lessons_learned == "Someone kept writing."
+
+
+@pytest.mark.django_db
+def test_restore_of_a_multi_field_section_restores_every_field(author_client, postmortem, team):
+    other = Incident.objects.create(
+        title="Earlier", team=team, started_at=postmortem.incident.started_at
+    )
+    url = reverse("postmortems:section", args=[postmortem.incident.reference, "supporting_info"])
+    author_client.post(
+        url, {"version": 0, "supporting_info": "Runbook", "related_incidents": [other.pk]}, **HTMX
+    )
+    author_client.post(url, {"version": 1, "supporting_info": "Dashboards"}, **HTMX)
+    assert not Postmortem.objects.get().related_incidents.exists()
+    response = author_client.post(
+        reverse("postmortems:restore", args=[postmortem.incident.reference, "supporting_info", 1]),
+        {"version": 2},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    restored = Postmortem.objects.get()
+    assert restored.supporting_info == "Runbook"
+    assert list(restored.related_incidents.all()) == [other]
+
+
+@pytest.mark.django_db
+def test_unknown_revision_is_404(author_client, postmortem):
+    assert restore(author_client, postmortem, version=9, base=0).status_code == 404
+
+
+@pytest.mark.django_db
+def test_history_of_an_untouched_section_says_so(author_client, postmortem):
+    assert "No changes recorded yet" in history(author_client, postmortem).content.decode()
+
+
+@pytest.mark.django_db
+def test_another_team_cannot_read_the_history(client, outsider, three_versions):
+    client.force_login(outsider)
+    assert history(client, three_versions).status_code == 404
