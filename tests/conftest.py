@@ -19,6 +19,11 @@ def skip_or_fail(reason):
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests last: they are the slowest, and they lift Django's async-safety guard."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
