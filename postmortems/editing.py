@@ -117,6 +117,7 @@ def value_from_snapshot(field, raw):
 
 class FieldSection:
     kind = "fields"
+    restorable = True
 
     def __init__(self, key, title, model, fields, template=None):
         self.key = key
@@ -209,6 +210,7 @@ class RowSection:
         add_label="Add",
         row_tag="li",
         columns=1,
+        restorable=True,
     ):
         self.key = key
         self.title = title
@@ -220,6 +222,8 @@ class RowSection:
         self.add_label = add_label
         self.row_tag = row_tag  # "tr" when the rows are drawn as a table
         self.columns = columns
+        # Restoring re-creates the rows; not for rows that emails and reminders point at.
+        self.restorable = restorable
         self.template = [f"postmortems/sections/{key}.html"]
         self.row_template = f"postmortems/rows/{key}.html"
 
@@ -269,14 +273,24 @@ class RowSection:
     def values_from_form(self, form):
         return {name: form.cleaned_data[name] for name in self.fields}
 
+    @property
+    def model_fields(self):
+        return [self.model._meta.get_field(name) for name in self.fields]
+
     def snapshot(self, rows):
-        model_fields = [self.model._meta.get_field(name) for name in self.fields]
         return {
             "rows": [
-                {f.name: snapshot_value(f, getattr(row, f.name)) for f in model_fields}
+                {f.name: snapshot_value(f, getattr(row, f.name)) for f in self.model_fields}
                 for row in rows
             ]
         }
+
+    def rows_from_snapshot(self, data):
+        """Field values of each row as a revision saved them."""
+        return [
+            {f.name: value_from_snapshot(f, row.get(f.name)) for f in self.model_fields}
+            for row in data.get("rows", [])
+        ]
 
 
 def _utc(moment):
@@ -379,6 +393,7 @@ ROW_SECTIONS = {
             add_label="Add action item",
             row_tag="tr",
             columns=7,
+            restorable=False,
         ),
         RowSection(
             "follow_ups",

@@ -124,10 +124,41 @@ def save_section(incident, key, values, by, base_version, restored_from=None):
 
 def restore_revision(incident, key, version, by, base_version):
     """Bring back a section as it was after `version`; the restore is itself a new revision."""
-    section = FIELD_SECTIONS[key]
     revision = Revision.objects.get(incident=incident, section=key, version=version)
-    values = section.values_from_snapshot(revision.data)
+    if key in ROW_SECTIONS:
+        return _restore_rows(incident, key, revision, by, base_version)
+    values = FIELD_SECTIONS[key].values_from_snapshot(revision.data)
     return save_section(incident, key, values, by, base_version, restored_from=version)
+
+
+def _restore_rows(incident, key, revision, by, base_version):
+    section = ROW_SECTIONS[key]
+    if not section.restorable:
+        raise ValueError(f"{key} rows cannot be restored")
+    with transaction.atomic():
+        locked = _lock(incident)
+        latest = _latest_revision(locked, key)
+        current_version = latest.version if latest else 0
+        if base_version != current_version:
+            raise StaleEdit(latest.new_text if latest else "", current_version, latest)
+        before = list(section.rows(locked))
+        section.rows(locked).delete()
+        parent = {section.parent: section.parent_object(locked)}
+        for position, values in enumerate(section.rows_from_snapshot(revision.data)):
+            row = section.model(**parent, **values)
+            if hasattr(row, "position"):
+                row.position = position
+            row.save()
+        after = list(section.rows(locked))
+        return _record(
+            locked,
+            key,
+            section.describe(before),
+            section.describe(after),
+            section.snapshot(after),
+            by,
+            restored_from=revision.version,
+        )
 
 
 def _row_change(incident, key, by, change):

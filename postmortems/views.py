@@ -166,7 +166,7 @@ def section_history(request, reference, key):
             "page": page,
             "entries": [(r, diff_lines(r.old_text, r.new_text)) for r in page],
             "current_version": latest.version if latest else 0,
-            "restorable": key in FIELD_SECTIONS,
+            "restorable": EDITABLE_SECTIONS[key].restorable,
         },
     )
 
@@ -174,7 +174,8 @@ def section_history(request, reference, key):
 @require_POST
 def section_restore(request, reference, key, version):
     incident = get_incident_for(request.user, reference)
-    editable_for(incident, key, FIELD_SECTIONS)
+    if not editable_for(incident, key).restorable:
+        return HttpResponseBadRequest("This section's history cannot be restored.")
     form = BaseVersionForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Missing the version the history was opened at.")

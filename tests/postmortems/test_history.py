@@ -112,3 +112,48 @@ def test_history_of_an_untouched_section_says_so(author_client, postmortem):
 def test_another_team_cannot_read_the_history(client, outsider, three_versions):
     client.force_login(outsider)
     assert history(client, three_versions).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_row_section_can_be_restored_too(author_client, postmortem):
+    reference = postmortem.incident.reference
+    new_why = reverse("postmortems:row_new", args=[reference, "five_whys"])
+    for question in ["Why did checkout fail?", "Why was the pool empty?"]:
+        author_client.post(
+            new_why, {"version": 0, "question": question, "answer": "Because"}, **HTMX
+        )
+    first = postmortem.five_whys.first()
+    author_client.post(
+        reverse("postmortems:row_delete", args=[reference, "five_whys", first.pk]),
+        {"version": 1},
+        **HTMX,
+    )
+    assert list(postmortem.five_whys.values_list("question", flat=True)) == [
+        "Why was the pool empty?"
+    ]
+    body = history(author_client, postmortem, "five_whys").content.decode()
+    assert '<span class="removed">-Why: Why did checkout fail?</span>' in body
+    response = author_client.post(
+        reverse("postmortems:restore", args=[reference, "five_whys", 2]), {"version": 3}, **HTMX
+    )
+    assert response.status_code == 200
+    assert list(postmortem.five_whys.values_list("question", "position")) == [
+        ("Why did checkout fail?", 0),
+        ("Why was the pool empty?", 1),
+    ]
+    assert Revision.objects.filter(section="five_whys").first().restored_from == 2
+
+
+@pytest.mark.django_db
+def test_action_items_history_is_read_only(author_client, postmortem, action_item):
+    reference = postmortem.incident.reference
+    status_url = reverse("postmortems:action_item_status", args=[reference, action_item.pk])
+    author_client.post(status_url, {"status": "done"}, **HTMX)
+    author_client.post(status_url, {"status": "in_progress"}, **HTMX)
+    body = history(author_client, postmortem, "action_items").content.decode()
+    assert "Version 2" in body and "Version 1" in body
+    assert "Add a pool alert" in body and "Restore version" not in body
+    refused = author_client.post(
+        reverse("postmortems:restore", args=[reference, "action_items", 1]), {"version": 2}, **HTMX
+    )
+    assert refused.status_code == 400
