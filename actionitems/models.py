@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.models import Incident
 from postmortems.models import Postmortem
 
 
@@ -13,7 +14,7 @@ class ActionItemQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_superuser:
             return self
-        return self.filter(postmortem__incident__team__memberships__user=user)
+        return self.filter(postmortem__incident__in=Incident.objects.visible_to(user))
 
     def open(self):
         return self.exclude(status__in=ActionItem.CLOSED_STATUSES)

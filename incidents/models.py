@@ -1,10 +1,11 @@
 import re
 from datetime import UTC, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -75,10 +76,21 @@ class Service(models.Model):
 
 class IncidentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Incidents of the user's teams; the one place read access is decided."""
+        """The one place read access is decided: the user's teams' incidents, and those whose
+        postmortem the user was asked to review (a reviewer may come from another team)."""
         if user.is_superuser:
             return self
-        return self.filter(team__memberships__user=user)
+        review_requests = apps.get_model("postmortems", "ReviewRequest").objects
+        return self.filter(
+            Exists(Membership.objects.filter(team=OuterRef("team"), user=user))
+            | Exists(review_requests.filter(postmortem__incident=OuterRef("pk"), reviewer=user))
+        )
+
+    def editable_by(self, user):
+        """Writing is for the team that owns the incident."""
+        if user.is_superuser:
+            return self
+        return self.filter(Exists(Membership.objects.filter(team=OuterRef("team"), user=user)))
 
     def with_reference(self, reference):
         match = REFERENCE_PATTERN.match(reference or "")
@@ -266,6 +278,9 @@ class Incident(models.Model):
     @property
     def is_resolved(self):
         return self.status == self.Status.RESOLVED
+
+    def can_edit(self, user):
+        return user.is_superuser or self.team.is_member(user)
 
 
 def elapsed(start, end):

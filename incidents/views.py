@@ -35,7 +35,7 @@ def incident_list(request):
 
 @require_GET
 def incident_detail(request, reference):
-    document = Document(get_document_for(request.user, reference))
+    document = Document(get_document_for(request.user, reference), request.user)
     return render(
         request,
         "incidents/detail.html",

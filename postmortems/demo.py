@@ -14,7 +14,8 @@ from django.utils import timezone
 from actionitems.models import ActionItem
 from incidents.models import Incident, IncidentService, Membership, Service, Team, TimelineEvent
 
-from .models import ContributingFactor, FiveWhy, FollowUp, Postmortem
+from . import review
+from .models import ContributingFactor, FiveWhy, FollowUp, Postmortem, ReviewEvent, ReviewRequest
 
 DEMO_TEAM = "Payments Platform"
 
@@ -116,6 +117,22 @@ def add_service_impacts(incident, services, impacts):
     )
 
 
+def sign_off(postmortem, author, reviewers, when, publish=False):
+    """Take a postmortem through review the way its people did, then date the record."""
+    for reviewer, role in reviewers:
+        review.add_reviewer(postmortem, reviewer, role, author)
+    review.request_review(postmortem, author)
+    for reviewer, _role in reviewers:
+        request = postmortem.review_requests.get(reviewer=reviewer)
+        review.decide(request, reviewer, ReviewRequest.Decision.APPROVED, "Looks good.")
+    if publish:
+        review.publish(postmortem, author)
+    for hours, event in enumerate(postmortem.review_events.order_by("pk")):
+        ReviewEvent.objects.filter(pk=event.pk).update(at=when + timedelta(hours=hours))
+    postmortem.review_requests.update(requested_at=when, decided_at=when + timedelta(hours=3))
+    postmortem.refresh_from_db()
+
+
 S = ActionItem.Status
 C = ActionItem.Category
 T = ActionItem.Term
@@ -187,7 +204,6 @@ def build_connection_pool_postmortem(team, people, services):
     postmortem = Postmortem.objects.create(
         incident=incident,
         template=Postmortem.Template.FULL,
-        status=Postmortem.Status.PUBLISHED,
         executive_summary=(
             "**What Happened**: On October 26, 2025, the application became unavailable for "
             "30 minutes due to database connection pool exhaustion.\n\n"
@@ -375,6 +391,18 @@ def build_connection_pool_postmortem(team, people, services):
         title="1-month follow-up",
         notes="Check the circuit breaker and the query review.",
     )
+    postmortem.review_meeting_at = at(date(2025, 10, 28), "15:00")
+    postmortem.save(update_fields=["review_meeting_at"])
+    sign_off(
+        postmortem,
+        jane,
+        [
+            (mike, ReviewRequest.Role.ENGINEERING_LEAD),
+            (people["sarah"], ReviewRequest.Role.MANAGER),
+        ],
+        when=at(date(2025, 10, 27), "10:00"),
+        publish=True,
+    )
     return postmortem
 
 
@@ -438,7 +466,6 @@ def build_checkout_outage_postmortem(team, people, services):
     postmortem = Postmortem.objects.create(
         incident=incident,
         template=Postmortem.Template.INCIDENT_POSTMORTEM,
-        status=Postmortem.Status.APPROVED,
         executive_summary=(
             "On January 15, 2025, we deployed v2.5.3 of the checkout service which introduced a "
             "database connection leak. The leak caused connections to remain open after "
@@ -587,6 +614,15 @@ def build_checkout_outage_postmortem(team, people, services):
             ("Training: Resource management and connection pooling", "P3", alice, d(2025, 4, 15), S.DONE, C.PREVENT, T.LONG_TERM),
         ],
     )  # fmt: skip
+    sign_off(
+        postmortem,
+        john,
+        [
+            (alice, ReviewRequest.Role.ENGINEERING_LEAD),
+            (people["sarah"], ReviewRequest.Role.MANAGER),
+        ],
+        when=at(date(2025, 1, 16), "16:00"),
+    )
     return postmortem
 
 
@@ -635,7 +671,6 @@ def build_flash_sale_report(team, people, services, today):
     postmortem = Postmortem.objects.create(
         incident=incident,
         template=Postmortem.Template.INCIDENT_REPORT,
-        status=Postmortem.Status.DRAFT,
         executive_summary=(
             f"On {day:%Y-%m-%d} at 14:00 UTC, the API service became unavailable due to database "
             "connection pool exhaustion. All users were unable to access the application. The "
@@ -733,6 +768,10 @@ def build_flash_sale_report(team, people, services, today):
             ("Load test for peak sale traffic", "P3", john, None, S.OPEN, C.DETECT, T.LONG_TERM),
         ],
     )  # fmt: skip
+    # Still a draft: the checklist shows what is missing; the review meeting is booked.
+    postmortem.review_meeting_at = at(today + timedelta(days=2), "15:00")
+    postmortem.save(update_fields=["review_meeting_at"])
+    review.add_reviewer(postmortem, people["sarah"], ReviewRequest.Role.MANAGER, jane)
     return postmortem
 
 

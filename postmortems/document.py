@@ -5,6 +5,7 @@ from functools import cached_property
 
 from django.db.models import Count, Q
 
+from .checklist import blameless_findings, pre_review_checklist
 from .editing import EDITABLE_SECTIONS
 from .layouts import SECTIONS, Group
 from .models import Postmortem, Revision
@@ -14,8 +15,13 @@ class Document:
     """An incident and its postmortem as one page: the layout's sections, each with the
     version an editor starts from and its open comments."""
 
-    def __init__(self, incident):
+    def __init__(self, incident, user):
         self.incident = incident
+        self.user = user
+
+    @cached_property
+    def can_edit(self):
+        return self.incident.can_edit(self.user)
 
     @cached_property
     def postmortem(self):
@@ -58,6 +64,22 @@ class Document:
             DocumentGroup(group, [self.section(p.key) for p in group.placements])
             for group in self.postmortem.layout.groups
         ]
+
+    @cached_property
+    def review(self):
+        return ReviewState(self) if self.postmortem is not None else None
+
+    @property
+    def review_schedule(self):
+        return self.section("review_schedule")
+
+    def other_sections(self):
+        """Sections with content that this template does not show (kept across a switch)."""
+        if self.postmortem is None:
+            return []
+        shown = set(self.postmortem.layout.section_keys)
+        others = [self.section(key) for key in SECTIONS if key not in shown]
+        return [section for section in others if not section.is_empty]
 
     def header_sections(self):
         return [self.section(key) for key in ("incident_details", "incident_times", "services")]
@@ -143,3 +165,50 @@ class DocumentGroup:
     @property
     def is_single(self):
         return self.group.is_single
+
+
+class ReviewState:
+    """What the review panel shows: the checklist, blaming sentences, reviewers, the record,
+    and what this person may do."""
+
+    def __init__(self, document):
+        self.postmortem = document.postmortem
+        self.user = document.user
+
+    @cached_property
+    def checks(self):
+        return pre_review_checklist(self.postmortem)
+
+    @cached_property
+    def findings(self):
+        return blameless_findings(self.postmortem)
+
+    @cached_property
+    def requests(self):
+        return list(self.postmortem.review_requests.all())
+
+    @cached_property
+    def my_request(self):
+        return next((r for r in self.requests if r.reviewer_id == self.user.pk), None)
+
+    @cached_property
+    def events(self):
+        return list(self.postmortem.review_events.all())
+
+    @cached_property
+    def can_drive(self):
+        from .review import can_drive_review
+
+        return can_drive_review(self.postmortem, self.user)
+
+    @cached_property
+    def reviewer_form(self):
+        from .forms import ReviewerForm
+
+        return ReviewerForm(exclude=[r.reviewer_id for r in self.requests])
+
+    @cached_property
+    def decision_form(self):
+        from .forms import DecisionForm
+
+        return DecisionForm()

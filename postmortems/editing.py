@@ -49,10 +49,14 @@ class EditForm(forms.ModelForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, initial=0)
 
-    def __init__(self, *args, incident, user, **kwargs):
+    def __init__(self, *args, incident, user, prompt="", **kwargs):
         super().__init__(*args, **kwargs)
         self.incident = incident
         self.user = user
+        for field in self.fields.values():
+            # The template's guiding question, where the text goes (from the seed's wording).
+            if prompt and isinstance(field.widget, forms.Textarea):
+                field.widget.attrs.setdefault("placeholder", prompt)
         team_members = (
             get_user_model()
             .objects.filter(memberships__team=incident.team_id)
@@ -146,13 +150,14 @@ class FieldSection:
         """The object holding this section's fields."""
         return incident if self.model is Incident else incident.postmortem
 
-    def make_form(self, incident, user, data=None, version=0):
+    def make_form(self, incident, user, data=None, version=0, prompt=""):
         return self.form_class(
             data,
             instance=self.target(incident),
             initial={"version": version},
             incident=incident,
             user=user,
+            prompt=prompt,
         )
 
     def values(self, instance):
@@ -337,6 +342,13 @@ FIELD_SECTIONS = {
             template=["incidents/sections/incident_times.html"],
         ),
         *(_postmortem_section(key) for key, s in SECTIONS.items() if s.fields),
+        FieldSection(
+            "review_schedule",
+            "Review meeting",
+            Postmortem,
+            ("review_meeting_at", "next_review_on"),
+            template=["postmortems/sections/review_schedule.html"],
+        ),
     ]
 }
 

@@ -47,6 +47,10 @@ def utc(moment):
     return moment.astimezone(UTC) if moment else None
 
 
+def day(moment):
+    return f"{utc(moment):%Y-%m-%d}"
+
+
 class MarkdownExport:
     def __init__(self, postmortem):
         self.postmortem = postmortem
@@ -64,6 +68,7 @@ class MarkdownExport:
                 body = getattr(self, f"section_{placement.key}")()
                 parts.append(body.strip() or NOT_WRITTEN)
             parts.append("---")
+        parts += ["## Sign-off", self.sign_off(), "---"]
         if self.layout.closing:
             parts.append(self.layout.closing)
         return "\n\n".join(parts).strip() + "\n"
@@ -99,10 +104,12 @@ class MarkdownExport:
                 ("Authors", authors),
             ]
         else:
+            reviewers = ", ".join(display_name(r.reviewer) for r in pm.review_requests.all())
             fields = [
                 ("Date of Incident", f"{started:%Y-%m-%d}"),
                 ("Date of Post-Mortem", f"{timezone.localdate(pm.created_at):%Y-%m-%d}"),
                 ("Author", authors),
+                ("Reviewers", reviewers or "—"),
                 *common,
             ]
         return "\n".join(f"**{label}**: {value}  " for label, value in fields).rstrip()
@@ -308,9 +315,38 @@ class MarkdownExport:
             if follow_up.notes:
                 line += f": {' '.join(follow_up.notes.split())}"
             lines.append(line)
-        if self.postmortem.next_review_on:
-            lines.append(
-                f"\n**Next Review**: {self.postmortem.next_review_on:%Y-%m-%d}"
-                " - Check action item progress"
-            )
         return "\n".join(lines)
+
+    # The seeds' closing "Sign-off" block, from the review record.
+
+    def sign_off(self):
+        pm = self.postmortem
+        events = list(pm.review_events.all())
+        sent = [e for e in events if e.kind == "status" and e.to_status == "in_review"]
+        authors = ", ".join(display_name(u) for u in pm.authors.all()) or "—"
+        lines = [
+            f"- [x] Author: {authors} - {day(sent[-1].at)}" if sent else f"- [ ] Author: {authors}"
+        ]
+        for review in pm.review_requests.all():
+            role, name = review.get_role_display(), display_name(review.reviewer)
+            if review.decision == "approved":
+                lines.append(f"- [x] {role}: {name} - {day(review.decided_at)}")
+            elif review.decision == "changes_requested":
+                note = " ".join(review.note.split())
+                lines.append(
+                    f"- [ ] {role}: {name} - changes requested {day(review.decided_at)}: {note}"
+                )
+            else:
+                lines.append(f"- [ ] {role}: {name} - pending")
+        status_line = f"**Status**: {pm.get_status_display()}"
+        changes = [e for e in events if e.kind == "status" and e.to_status == pm.status]
+        if changes:
+            status_line += f" ({day(changes[-1].at)})"
+        facts = [status_line]
+        if pm.review_meeting_at:
+            facts.append(f"**Review Meeting**: {utc(pm.review_meeting_at):%Y-%m-%d %H:%M} UTC")
+        if pm.next_review_on:
+            facts.append(
+                f"**Next Review**: {pm.next_review_on:%Y-%m-%d} - Check action item progress"
+            )
+        return "\n".join(lines) + "\n\n" + "  \n".join(facts)

@@ -1,8 +1,10 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
 from actionitems.models import ActionItem
 
-from .models import Comment, Postmortem
+from .models import Comment, Postmortem, ReviewRequest
+from .templatetags.studio import display_name
 
 
 class StartPostmortemForm(forms.Form):
@@ -47,3 +49,36 @@ class CommentForm(forms.ModelForm):
         fields = ["body"]
         labels = {"body": "Comment"}
         widgets = {"body": forms.Textarea(attrs={"rows": 3})}
+
+
+class ReviewerForm(forms.Form):
+    reviewer = forms.ModelChoiceField(queryset=None, label="Reviewer")
+    role = forms.ChoiceField(choices=ReviewRequest.Role.choices, label="As")
+
+    def __init__(self, *args, exclude=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        people = get_user_model().objects.filter(is_active=True).exclude(pk__in=exclude)
+        self.fields["reviewer"].queryset = people.order_by("first_name", "last_name", "username")
+        self.fields["reviewer"].label_from_instance = display_name
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            (ReviewRequest.Decision.APPROVED, "Approve"),
+            (ReviewRequest.Decision.CHANGES_REQUESTED, "Request changes"),
+        ]
+    )
+    note = forms.CharField(
+        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
+
+
+class TemplateForm(forms.Form):
+    template = forms.ChoiceField(label="Template", choices=Postmortem.Template.choices)

@@ -26,9 +26,7 @@ def error_budget_minutes(slo_target_percent, period=SLO_PERIOD):
 
 class PostmortemQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if user.is_superuser:
-            return self
-        return self.filter(incident__team__memberships__user=user)
+        return self.filter(incident__in=Incident.objects.visible_to(user))
 
 
 class Postmortem(models.Model):
@@ -372,3 +370,37 @@ class Presence(models.Model):
 
     def __str__(self):
         return f"{self.user} on {self.incident}"
+
+
+class ReviewEvent(models.Model):
+    """One step of the review, for the sign-off record: who did what, when, and why."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status change"
+        DECISION = "decision", "Review decision"
+        REVIEWER_ADDED = "reviewer_added", "Reviewer requested"
+        REVIEWER_REMOVED = "reviewer_removed", "Reviewer removed"
+        TEMPLATE = "template", "Template switched"
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="review_events"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(max_length=20, choices=Postmortem.Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Postmortem.Status.choices, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    role = models.CharField(max_length=30, choices=ReviewRequest.Role.choices, blank=True)
+    decision = models.CharField(max_length=30, choices=ReviewRequest.Decision.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"

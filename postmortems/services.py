@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,30 +15,43 @@ from incidents.services import get_incident_for
 from incidents.timeline_paste import parse_timeline
 
 from .editing import FIELD_SECTIONS, ROW_SECTIONS
-from .models import Comment, Mention, Postmortem, Presence, Revision
-
-# Everything the document page and the export read, fetched in a fixed number of queries.
-DOCUMENT_PREFETCHES = (
-    "timeline_events",
-    "service_impacts__service",
-    "postmortem__authors",
-    "postmortem__five_whys",
-    "postmortem__contributing_factors",
-    "postmortem__action_items__owner",
-    "postmortem__follow_ups",
-    "postmortem__related_incidents",
+from .models import (
+    Comment,
+    Mention,
+    Postmortem,
+    Presence,
+    ReviewEvent,
+    ReviewRequest,
+    Revision,
 )
 
 
 def incidents_with_documents():
+    """Everything the document page and the export read, in a fixed number of queries."""
     return Incident.objects.select_related("team", "commander", "postmortem").prefetch_related(
-        *DOCUMENT_PREFETCHES
+        "timeline_events",
+        "service_impacts__service",
+        "postmortem__authors",
+        "postmortem__five_whys",
+        "postmortem__contributing_factors",
+        "postmortem__action_items__owner",
+        "postmortem__follow_ups",
+        "postmortem__related_incidents",
+        Prefetch(
+            "postmortem__review_requests",
+            queryset=ReviewRequest.objects.select_related("reviewer"),
+        ),
+        Prefetch(
+            "postmortem__review_events",
+            queryset=ReviewEvent.objects.select_related("actor", "reviewer"),
+        ),
     )
 
 
-def get_document_for(user, reference):
-    """The incident (with its postmortem and every section prefetched) if the user may see it."""
-    return get_incident_for(user, reference, incidents_with_documents())
+def get_document_for(user, reference, edit=False):
+    """The incident (with its postmortem and every section prefetched) if the user may see it,
+    or with edit=True change it."""
+    return get_incident_for(user, reference, incidents_with_documents(), edit=edit)
 
 
 def get_postmortem_for(user, reference):

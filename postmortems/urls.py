@@ -46,6 +46,17 @@ document_patterns = (
             views.action_item_status,
             name="action_item_status",
         ),
+        path("review/", views.review_panel, name="review"),
+        path(
+            "review/<slug:action>/",
+            views.review_transition,
+            name="review_transition",
+        ),
+        path("reviewers/", views.reviewer_add, name="reviewer_add"),
+        path("reviewers/<int:pk>/remove/", views.reviewer_remove, name="reviewer_remove"),
+        path("reviewers/<int:pk>/decide/", views.review_decide, name="review_decide"),
+        path("postmortem/template/", views.template_switch, name="template_switch"),
+        path("postmortem/authors/join/", views.authors_join, name="authors_join"),
         path("presence/", views.presence, name="presence"),
         path("presence/leave/", views.presence_leave, name="presence_leave"),
     ],
@@ -53,7 +64,8 @@ document_patterns = (
 )
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="incidents:list"), name="home"),
+    path("", RedirectView.as_view(pattern_name="my_work"), name="home"),
+    path("my-work/", views.my_work, name="my_work"),
     path("incidents/", include("incidents.urls")),
     path("incidents/<incident_ref:reference>/", include(document_patterns)),
     path("action-items/", include("actionitems.urls")),

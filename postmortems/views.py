@@ -9,16 +9,21 @@ user's text kept in the form either way.
 
 import difflib
 from contextlib import suppress
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
+from actionitems.models import ActionItem
 from incidents.services import get_incident_for
 from incidents.timeline_paste import PasteError
 
@@ -29,11 +34,27 @@ from .forms import (
     ActionItemStatusForm,
     BaseVersionForm,
     CommentForm,
+    DecisionForm,
+    NoteForm,
+    ReviewerForm,
     StartPostmortemForm,
+    TemplateForm,
     TimelinePasteForm,
 )
 from .layouts import SECTIONS
-from .models import Comment, Revision
+from .models import Comment, Postmortem, ReviewRequest, Revision
+from .review import (
+    TransitionRefused,
+    add_reviewer,
+    decide,
+    join_authors,
+    publish,
+    remove_reviewer,
+    reopen,
+    request_review,
+    switch_template,
+    withdraw,
+)
 from .services import (
     StaleEdit,
     add_comment,
@@ -62,6 +83,7 @@ ROW_DELETE = "postmortems/partials/row_delete.html"
 PASTE = "postmortems/partials/timeline_paste.html"
 COMMENTS = "postmortems/partials/comments.html"
 PRESENCE = "postmortems/partials/presence.html"
+REVIEW = "postmortems/partials/review_panel.html"
 
 
 def render_fragment(request, template, context, status=200):
@@ -86,14 +108,18 @@ def after_change(request, reference, key):
     incident = get_document_for(request.user, reference)
     if not request.htmx:
         return redirect(f"{incident.get_absolute_url()}#section-{key}")
-    return render(request, VIEW, {"section": Document(incident).section(key)})
+    section = Document(incident, request.user).section(key)
+    # The review panel's checklist listens for this and refreshes itself.
+    return trigger_client_event(render(request, VIEW, {"section": section}), "document-changed")
 
 
 def editable_for(incident, key, kinds=EDITABLE_SECTIONS):
     """The declared section, if it exists and this document has what it edits."""
     editable = kinds.get(key)
     needs_postmortem = key not in ("incident_details", "incident_times", "services", "timeline")
-    if editable is None or (needs_postmortem and Document(incident).postmortem is None):
+    if editable is None or (
+        needs_postmortem and not Postmortem.objects.filter(incident=incident).exists()
+    ):
         raise Http404("No such section.")
     return editable
 
@@ -127,18 +153,24 @@ def rebased(form, version):
 
 @require_http_methods(["GET", "POST"])
 def section(request, reference, key):
-    incident = get_document_for(request.user, reference)
+    editing = request.method == "POST" or bool(request.GET.get("edit"))
+    incident = get_document_for(request.user, reference, edit=editing)
     editable = editable_for(incident, key)
-    document = Document(incident)
+    document = Document(incident, request.user)
     context = {"section": document.section(key)}
     if request.method == "GET":
         if request.GET.get("edit") and editable.kind == "fields":
-            form = editable.make_form(incident, request.user, version=document.section(key).version)
+            section = document.section(key)
+            form = editable.make_form(
+                incident, request.user, version=section.version, prompt=section.prompt
+            )
             return render_fragment(request, FORM, {**context, "form": form})
         return render_fragment(request, VIEW, context)
 
     editable = editable_for(incident, key, FIELD_SECTIONS)
-    form = editable.make_form(incident, request.user, data=request.POST)
+    form = editable.make_form(
+        incident, request.user, data=request.POST, prompt=context["section"].prompt
+    )
     if not form.is_valid():
         return render_fragment(request, FORM, {**context, "form": form}, status=422)
     values = editable.values_from_form(form)
@@ -162,7 +194,7 @@ def section_history(request, reference, key):
         request,
         HISTORY,
         {
-            "section": Document(incident).section(key),
+            "section": Document(incident, request.user).section(key),
             "page": page,
             "entries": [(r, diff_lines(r.old_text, r.new_text)) for r in page],
             "current_version": latest.version if latest else 0,
@@ -173,7 +205,7 @@ def section_history(request, reference, key):
 
 @require_POST
 def section_restore(request, reference, key, version):
-    incident = get_incident_for(request.user, reference)
+    incident = get_incident_for(request.user, reference, edit=True)
     if not editable_for(incident, key).restorable:
         return HttpResponseBadRequest("This section's history cannot be restored.")
     form = BaseVersionForm(request.POST)
@@ -193,10 +225,10 @@ def section_restore(request, reference, key, version):
 # Rows: add, view, edit, delete, move.
 
 
-def row_context(incident, key, row=None, form=None, pk=None, gone=False, **extra):
+def row_context(request, incident, key, row=None, form=None, pk=None, gone=False, **extra):
     """What the row fragments need: where the form posts, what Cancel brings back, and the
     element the row is drawn in (a table row, a list item, or a box for a new row)."""
-    section = Document(incident).section(key)
+    section = Document(incident, request.user).section(key)
     editable, reference = section.editable, incident.reference
     pk = pk or (row.pk if row is not None else None)
     existing = row is not None and not gone
@@ -230,16 +262,16 @@ def new_row_initial(editable, incident, user):
 
 @require_http_methods(["GET", "POST"])
 def row_new(request, reference, key):
-    incident = get_document_for(request.user, reference)
+    incident = get_document_for(request.user, reference, edit=True)
     editable = editable_for(incident, key, ROW_SECTIONS)
     if request.method == "GET":
         initial = new_row_initial(editable, incident, request.user)
         form = editable.make_form(incident, request.user, initial=initial)
-        return render_fragment(request, ROW_FORM, row_context(incident, key, form=form))
+        return render_fragment(request, ROW_FORM, row_context(request, incident, key, form=form))
     form = editable.make_form(incident, request.user, data=request.POST)
     if not form.is_valid():
         response = render_fragment(
-            request, ROW_FORM, row_context(incident, key, form=form), status=422
+            request, ROW_FORM, row_context(request, incident, key, form=form), status=422
         )
         return in_place(response, f"#new-form-{key}")
     add_row(incident, key, editable.values_from_form(form), request.user)
@@ -248,7 +280,8 @@ def row_new(request, reference, key):
 
 @require_http_methods(["GET", "POST"])
 def row(request, reference, key, pk):
-    incident = get_document_for(request.user, reference)
+    editing = request.method == "POST" or bool(request.GET.get("edit"))
+    incident = get_document_for(request.user, reference, edit=editing)
     editable = editable_for(incident, key, ROW_SECTIONS)
     current = editable.rows(incident).filter(pk=pk).first()
     if request.method == "GET":
@@ -256,18 +289,22 @@ def row(request, reference, key, pk):
             raise Http404("This row was deleted.")
         if request.GET.get("edit"):
             form = editable.make_form(incident, request.user, row=current)
-            return render_fragment(request, ROW_FORM, row_context(incident, key, current, form))
-        return render_fragment(request, editable.row_template, row_context(incident, key, current))
+            return render_fragment(
+                request, ROW_FORM, row_context(request, incident, key, current, form)
+            )
+        return render_fragment(
+            request, editable.row_template, row_context(request, incident, key, current)
+        )
 
     row_id = f"#row-{key}-{pk}"
     if current is None:  # deleted while this person was editing it: offer to add it back
         form = editable.make_form(incident, request.user, data=request.POST)
-        context = row_context(incident, key, form=form, pk=pk, gone=True)
+        context = row_context(request, incident, key, form=form, pk=pk, gone=True)
         response = render_fragment(request, ROW_FORM, context, status=409)
         return in_place(response, row_id)
     form = editable.make_form(incident, request.user, data=request.POST, row=current)
     if not form.is_valid():
-        context = row_context(incident, key, current, form)
+        context = row_context(request, incident, key, current, form)
         return in_place(render_fragment(request, ROW_FORM, context, status=422), row_id)
     values = editable.values_from_form(form)
     try:
@@ -276,20 +313,22 @@ def row(request, reference, key, pk):
         fresh = editable.rows(incident).filter(pk=pk).first()
         form = rebased(form, conflict.current_version)
         extra = conflict_context(editable, conflict, editable.describe_values(values))
-        context = row_context(incident, key, fresh, form, pk=pk, gone=fresh is None, **extra)
+        context = row_context(
+            request, incident, key, fresh, form, pk=pk, gone=fresh is None, **extra
+        )
         return in_place(render_fragment(request, ROW_FORM, context, status=409), row_id)
     return after_change(request, reference, key)
 
 
 @require_http_methods(["GET", "POST"])
 def row_delete(request, reference, key, pk):
-    incident = get_document_for(request.user, reference)
+    incident = get_document_for(request.user, reference, edit=True)
     editable = editable_for(incident, key, ROW_SECTIONS)
     current = editable.rows(incident).filter(pk=pk).first()
     if request.method == "GET":
         if current is None:
             raise Http404("This row was already deleted.")
-        return render_fragment(request, ROW_DELETE, row_context(incident, key, current))
+        return render_fragment(request, ROW_DELETE, row_context(request, incident, key, current))
     form = BaseVersionForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Missing the version of the row to delete.")
@@ -297,7 +336,7 @@ def row_delete(request, reference, key, pk):
         delete_row(incident, key, pk, request.user, form.cleaned_data["version"])
     except StaleEdit as conflict:
         if not conflict.gone:  # changed since the confirmation was shown: show it again
-            context = row_context(incident, key, current, changed=True)
+            context = row_context(request, incident, key, current, changed=True)
             response = render_fragment(request, ROW_DELETE, context, status=409)
             return in_place(response, f"#row-{key}-{pk}")
     return after_change(request, reference, key)
@@ -305,7 +344,7 @@ def row_delete(request, reference, key, pk):
 
 @require_POST
 def row_move(request, reference, key, pk):
-    incident = get_document_for(request.user, reference)
+    incident = get_document_for(request.user, reference, edit=True)
     editable = editable_for(incident, key, ROW_SECTIONS)
     offsets = {"up": -1, "down": 1}
     if not editable.is_reorderable or request.POST.get("direction") not in offsets:
@@ -317,7 +356,7 @@ def row_move(request, reference, key, pk):
 
 @require_http_methods(["GET", "POST"])
 def timeline_paste(request, reference):
-    incident = get_document_for(request.user, reference)
+    incident = get_document_for(request.user, reference, edit=True)
     form = TimelinePasteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -327,7 +366,7 @@ def timeline_paste(request, reference):
                 form.add_error("text", f"Line {number}: {problem}")
         else:
             return after_change(request, reference, "timeline")
-    context = row_context(incident, "timeline", form=form)
+    context = row_context(request, incident, "timeline", form=form)
     if not form.is_bound:
         return render_fragment(request, PASTE, context)
     return in_place(render_fragment(request, PASTE, context, status=422), "#paste-form")
@@ -335,7 +374,7 @@ def timeline_paste(request, reference):
 
 @require_POST
 def action_item_status(request, reference, pk):
-    incident = get_document_for(request.user, reference)
+    incident = get_document_for(request.user, reference, edit=True)
     editable_for(incident, "action_items")
     form = ActionItemStatusForm(request.POST)
     if not form.is_valid():
@@ -363,17 +402,17 @@ def presence(request, reference):
     changed = [k for k, v in seen.items() if versions.get(k, 0) > v and k not in editing]
     refreshed = []
     if changed:
-        document = Document(get_document_for(request.user, reference))
+        document = Document(get_document_for(request.user, reference), request.user)
         refreshed = [document.section(key) for key in changed]
     editors = {key: [] for key in [*seen, *editing]}
-    titles = Document(incident)
+    titles = Document(incident, request.user)
     people = []
     for other in others:
         if other.editing in editors:
             editors[other.editing].append(other.user)
         title = titles.section(other.editing).title if other.editing in EDITABLE_SECTIONS else ""
         people.append({"user": other.user, "editing_title": title})
-    return render(
+    response = render(
         request,
         PRESENCE,
         {
@@ -384,6 +423,7 @@ def presence(request, reference):
             "poll_seconds": settings.PRESENCE_POLL_SECONDS,
         },
     )
+    return trigger_client_event(response, "document-changed") if refreshed else response
 
 
 @require_POST
@@ -407,7 +447,7 @@ def comment_threads(postmortem, key):
 
 
 def render_comments(request, postmortem, key, form=None, status=200):
-    document = Document(postmortem.incident)
+    document = Document(postmortem.incident, request.user)
     return render_fragment(
         request,
         COMMENTS,
@@ -428,7 +468,7 @@ def comments(request, reference, key):
         raise Http404("No such section.")
     if request.method == "GET":
         if request.GET.get("closed"):
-            document = Document(postmortem.incident)
+            document = Document(postmortem.incident, request.user)
             context = {"section": document.section(key), "open": False}
             return render_fragment(request, COMMENTS, context)
         return render_comments(request, postmortem, key)
@@ -461,7 +501,7 @@ def comment_resolve(request, reference, pk):
 
 @require_POST
 def start(request, reference):
-    incident = get_incident_for(request.user, reference)
+    incident = get_incident_for(request.user, reference, edit=True)
     form = StartPostmortemForm(request.POST)
     if not form.is_valid():
         return render(
@@ -469,7 +509,7 @@ def start(request, reference):
             "incidents/detail.html",
             {
                 "incident": incident,
-                "document": Document(incident),
+                "document": Document(incident, request.user),
                 "start_form": form,
                 "presence_poll_seconds": settings.PRESENCE_POLL_SECONDS,
             },
@@ -487,3 +527,159 @@ def export(request, reference):
     )
     response["Content-Disposition"] = f'attachment; filename="{export_filename(postmortem)}"'
     return response
+
+
+# Review and sign-off.
+
+
+def render_review(request, postmortem, error=None, status=200, forms=None):
+    if not request.htmx and error is None:
+        return redirect(f"{postmortem.get_absolute_url()}#review")
+    context = {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "document": Document(postmortem.incident, request.user),
+        "error": error,
+        **(forms or {}),
+    }
+    return render_fragment(request, REVIEW, context, status=status)
+
+
+def review_step(request, postmortem, step, form=None):
+    """Run one workflow step; a refusal comes back as the panel with its reason."""
+    if form is not None and not form.is_valid():
+        return render_review(request, postmortem, "Check the form.", 422, {"failed_form": form})
+    try:
+        step()
+    except TransitionRefused as refused:
+        return render_review(request, postmortem, refused.message, refused.status)
+    response = render_review(
+        request, get_postmortem_for(request.user, postmortem.incident.reference)
+    )
+    return trigger_client_event(response, "document-changed") if request.htmx else response
+
+
+@require_GET
+def review_panel(request, reference):
+    return render_review(request, get_postmortem_for(request.user, reference))
+
+
+@require_POST
+def review_transition(request, reference, action):
+    postmortem = get_postmortem_for(request.user, reference)
+    form = NoteForm(request.POST)
+    steps = {
+        "request": request_review,
+        "withdraw": withdraw,
+        "publish": publish,
+        "reopen": reopen,
+    }
+    if action not in steps:
+        raise Http404("No such step.")
+    return review_step(
+        request,
+        postmortem,
+        lambda: steps[action](postmortem, request.user, form.cleaned_data["note"]),
+        form,
+    )
+
+
+@require_POST
+def reviewer_add(request, reference):
+    postmortem = get_postmortem_for(request.user, reference)
+    form = ReviewerForm(request.POST)
+    return review_step(
+        request,
+        postmortem,
+        lambda: add_reviewer(
+            postmortem, form.cleaned_data["reviewer"], form.cleaned_data["role"], request.user
+        ),
+        form,
+    )
+
+
+@require_POST
+def reviewer_remove(request, reference, pk):
+    postmortem = get_postmortem_for(request.user, reference)
+    review_request = postmortem.review_requests.filter(pk=pk).first()
+    if review_request is None:
+        raise Http404("No such reviewer.")
+    return review_step(request, postmortem, lambda: remove_reviewer(review_request, request.user))
+
+
+@require_POST
+def review_decide(request, reference, pk):
+    postmortem = get_postmortem_for(request.user, reference)
+    review_request = postmortem.review_requests.filter(pk=pk).first()
+    if review_request is None:
+        raise Http404("No such review.")
+    form = DecisionForm(request.POST)
+    return review_step(
+        request,
+        postmortem,
+        lambda: decide(
+            review_request, request.user, form.cleaned_data["decision"], form.cleaned_data["note"]
+        ),
+        form,
+    )
+
+
+@require_POST
+def template_switch(request, reference):
+    incident = get_document_for(request.user, reference, edit=True)
+    postmortem = get_postmortem_for(request.user, reference)
+    form = TemplateForm(request.POST)
+    if form.is_valid():
+        switch_template(postmortem, form.cleaned_data["template"], request.user)
+        messages.success(request, f"Now in the shape of: {postmortem.get_template_display()}.")
+    else:
+        messages.error(request, "Unknown template.")
+    return redirect(incident)
+
+
+@require_POST
+def authors_join(request, reference):
+    postmortem = get_postmortem_for(request.user, reference)
+    try:
+        join_authors(postmortem, request.user)
+    except TransitionRefused as refused:
+        raise PermissionDenied(refused.message) from None
+    return redirect(postmortem.incident)
+
+
+@require_GET
+def my_work(request):
+    """What is waiting for me: drafts I write, reviews I owe, action items I own."""
+    user = request.user
+    writing = (
+        Postmortem.objects.filter(authors=user)
+        .exclude(status=Postmortem.Status.PUBLISHED)
+        .select_related("incident__team")
+        .order_by("incident__resolved_at", "pk")
+    )
+    to_review = (
+        ReviewRequest.objects.filter(
+            reviewer=user,
+            decision=ReviewRequest.Decision.PENDING,
+            postmortem__status=Postmortem.Status.IN_REVIEW,
+        )
+        .select_related("postmortem__incident__team", "requested_by")
+        .order_by("requested_at")
+    )
+    items = (
+        ActionItem.objects.filter(owner=user)
+        .open()
+        .select_related("postmortem__incident")
+        .order_by(F("due_date").asc(nulls_last=True), "priority", "pk")
+    )
+    page = Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "postmortems/my_work.html",
+        {
+            "writing": writing,
+            "to_review": to_review,
+            "page": page,
+            "draft_deadline": timezone.now() - timedelta(hours=48),
+        },
+    )

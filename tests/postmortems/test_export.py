@@ -96,6 +96,7 @@ FULL_HEADINGS = [
     "## Supporting Information",
     "## Acknowledgments",
     "## Follow-ups",
+    "## Sign-off",
 ]
 
 

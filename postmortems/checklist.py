@@ -1,0 +1,162 @@
+"""What a postmortem needs before review, and language that blames people instead of systems.
+
+The checklist comes from the seeds' "Output checklist" and "Avoid" lists; it blocks a review
+request. The blameless check only warns: people decide what their sentences mean.
+"""
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Check:
+    label: str
+    passed: bool
+    section: str  # where to fix it
+    hint: str = ""
+
+
+def pre_review_checklist(postmortem):
+    """Uses the postmortem's prefetched rows when the page has them."""
+    incident = postmortem.incident
+    items = list(postmortem.action_items.all())
+    incomplete = [item.title for item in items if item.owner_id is None or item.due_date is None]
+    impact_filled = (
+        bool(postmortem.impact_summary.strip() or postmortem.user_scope.strip())
+        or postmortem.users_affected is not None
+    )
+    return [
+        Check("Timeline has events", bool(incident.timeline_events.all()), "timeline"),
+        Check("Root cause is written", bool(postmortem.root_cause.strip()), "root_cause"),
+        Check(
+            "At least one contributing factor",
+            bool(postmortem.contributing_factors.all()),
+            "contributing_factors",
+        ),
+        Check(
+            "Every action item has an owner and a due date",
+            not incomplete,
+            "action_items",
+            hint=("Missing on: " + "; ".join(incomplete)) if incomplete else "",
+        ),
+        Check("Impact is filled in", impact_filled, "impact"),
+        Check(
+            "Lessons learned are written",
+            bool(postmortem.lessons_learned.strip()),
+            "lessons_learned",
+        ),
+    ]
+
+
+def checklist_passes(checks):
+    return all(check.passed for check in checks)
+
+
+# Blameless language.
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern
+    suggestion: str
+
+
+def _rule(pattern, suggestion):
+    return Rule(re.compile(pattern, re.IGNORECASE), suggestion)
+
+
+# A named person ("Jane forgot"), or a pronoun or role. Case matters: "we forgot" is the
+# collective voice postmortems ask for, and "Monitoring ignored" is about a system.
+NAME = r"\b(?!We\b)[A-Z][a-z]+"
+PERSON = r"\b(?i:he|she|they|someone|somebody|the (?:developer|engineer|operator|on-call))"
+
+BLAMING = [
+    _rule(
+        r"\bhuman errors?\b",
+        "Name the condition that made the mistake easy: a missing guardrail, an unclear "
+        "tool, no review step.",
+    ),
+    Rule(
+        re.compile(
+            rf"(?:{NAME}|{PERSON})\s+(?:forgot|neglected|messed up|screwed up|didn't bother)\b"
+            rf"|{PERSON}\s+(?:ignored|overlooked)\b"
+        ),
+        "Describe what made the step easy to miss (no checklist, no alert, a busy handoff) "
+        "instead of who missed it.",
+    ),
+    _rule(
+        r"\bshould(?: have|'ve) known\b",
+        "Say what information was missing or hard to find at the time.",
+    ),
+    _rule(
+        r"\bcareless(?:ly|ness)?\b",
+        "Describe the pressure or the missing check, not a person's care.",
+    ),
+    _rule(
+        r"\b(?:is|was|were|it's)\s+(?:the\s+|entirely\s+)?fault\s+of\b"
+        r"|\b(?:his|her|their|[A-Z][a-z]+'s)\s+fault\b",
+        "Fault is not a cause: list the contributing factors in the system.",
+    ),
+    _rule(
+        r"\b(?:to\s+blame|blamed)\b",
+        "Postmortems are blameless: explain how the system allowed it.",
+    ),
+    _rule(
+        r"\bnegligen(?:t|ce)\b|\blazy\b|\bincompeten(?:t|ce)\b",
+        "Judging a person does not prevent recurrence; describe the conditions.",
+    ),
+    _rule(
+        r"\bpoor communication\b",
+        "Vague: say what was communicated, to whom, when, and what was missing.",
+    ),
+]
+
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+@dataclass(frozen=True)
+class Finding:
+    section: str
+    sentence: str
+    phrase: str
+    suggestion: str
+
+
+def find_blame(text, section=""):
+    findings = []
+    for match in SENTENCE.finditer(text or ""):
+        sentence = match.group(0).strip()
+        for rule in BLAMING:
+            hit = rule.pattern.search(sentence)
+            if hit:
+                findings.append(Finding(section, sentence, hit.group(0), rule.suggestion))
+    return findings
+
+
+def blameless_findings(postmortem):
+    """Every flagged sentence of the postmortem's text and rows, with where it is."""
+    texts = [
+        (key, getattr(postmortem, field))
+        for key, field in [
+            ("summary", "executive_summary"),
+            ("impact", "impact_summary"),
+            ("root_cause", "root_cause"),
+            ("root_cause", "trigger"),
+            ("why_not_caught", "why_not_caught"),
+            ("detection", "detection_notes"),
+            ("response", "response_notes"),
+            ("resolution", "resolution_short_term"),
+            ("resolution", "resolution_long_term"),
+            ("went_well", "went_well"),
+            ("went_wrong", "went_wrong"),
+            ("prevention", "prevention"),
+            ("lessons_learned", "lessons_learned"),
+            ("communication_log", "communication_log"),
+        ]
+    ]
+    texts += [("timeline", e.description) for e in postmortem.incident.timeline_events.all()]
+    texts += [("five_whys", f"{w.question} {w.answer}") for w in postmortem.five_whys.all()]
+    texts += [
+        ("contributing_factors", f.description) for f in postmortem.contributing_factors.all()
+    ]
+    return [finding for key, text in texts for finding in find_blame(text, key)]

@@ -1,0 +1,267 @@
+"""The review and sign-off workflow: draft -> in review -> approved -> published.
+
+Reviewers are requested with a role (engineering lead or manager). The postmortem is approved
+when every requested reviewer approved and a manager of the incident's team signed off;
+a reviewer asking for changes sends it back to draft. Every step is a ReviewEvent, which the
+sign-off block shows. A refused step raises TransitionRefused with a sentence for the user.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from .checklist import checklist_passes, pre_review_checklist
+from .models import Postmortem, ReviewEvent, ReviewRequest
+from .templatetags.studio import display_name
+
+Status = Postmortem.Status
+Decision = ReviewRequest.Decision
+Role = ReviewRequest.Role
+
+
+class TransitionRefused(Exception):
+    """A step the workflow does not allow; `status` is the HTTP status a view answers with."""
+
+    def __init__(self, message, status=409):
+        self.message = message
+        self.status = status
+        super().__init__(message)
+
+
+def can_drive_review(postmortem, user):
+    """Authors drive their postmortem's review; so do the team's managers."""
+    return (
+        user.is_superuser
+        or user in postmortem.authors.all()  # prefetched on the page
+        or postmortem.incident.team.is_manager(user)
+    )
+
+
+def _require_driver(postmortem, user):
+    if not can_drive_review(postmortem, user):
+        raise TransitionRefused(
+            f"Only the authors or a manager of {postmortem.incident.team} can do that.", 403
+        )
+
+
+def _locked(postmortem):
+    return (
+        Postmortem.objects.select_related("incident__team")
+        .select_for_update()
+        .get(pk=postmortem.pk)
+    )
+
+
+def _move(postmortem, to_status, by, note=""):
+    ReviewEvent.objects.create(
+        postmortem=postmortem,
+        kind=ReviewEvent.Kind.STATUS,
+        actor=by,
+        from_status=postmortem.status,
+        to_status=to_status,
+        note=note,
+    )
+    postmortem.status = to_status
+    postmortem.save(update_fields=["status", "updated_at"])
+
+
+def add_reviewer(postmortem, reviewer, role, by):
+    with transaction.atomic():
+        postmortem = _locked(postmortem)
+        _require_driver(postmortem, by)
+        if postmortem.status in (Status.APPROVED, Status.PUBLISHED):
+            raise TransitionRefused("This postmortem is already approved; reopen it first.")
+        team = postmortem.incident.team
+        if role == Role.MANAGER and not team.is_manager(reviewer):
+            raise TransitionRefused(
+                f"{display_name(reviewer)} is not a manager of {team}: only a manager of the "
+                "incident's team can give the manager sign-off.",
+                422,
+            )
+        if postmortem.review_requests.filter(reviewer=reviewer).exists():
+            raise TransitionRefused(f"{display_name(reviewer)} is already a reviewer.", 422)
+        request = ReviewRequest.objects.create(
+            postmortem=postmortem, reviewer=reviewer, role=role, requested_by=by
+        )
+        ReviewEvent.objects.create(
+            postmortem=postmortem,
+            kind=ReviewEvent.Kind.REVIEWER_ADDED,
+            actor=by,
+            reviewer=reviewer,
+            role=role,
+        )
+        return request
+
+
+def remove_reviewer(review_request, by):
+    with transaction.atomic():
+        postmortem = _locked(review_request.postmortem)
+        _require_driver(postmortem, by)
+        if postmortem.status in (Status.APPROVED, Status.PUBLISHED):
+            raise TransitionRefused("This postmortem is already approved; reopen it first.")
+        ReviewEvent.objects.create(
+            postmortem=postmortem,
+            kind=ReviewEvent.Kind.REVIEWER_REMOVED,
+            actor=by,
+            reviewer=review_request.reviewer,
+            role=review_request.role,
+        )
+        review_request.delete()
+        if postmortem.status == Status.IN_REVIEW:
+            _approve_if_signed_off(postmortem, by)
+
+
+def request_review(postmortem, by, note=""):
+    with transaction.atomic():
+        postmortem = _locked(postmortem)
+        _require_driver(postmortem, by)
+        if postmortem.status != Status.DRAFT:
+            raise TransitionRefused(
+                f"Only a draft can be sent for review; this one is "
+                f"{postmortem.get_status_display().lower()}."
+            )
+        failing = [c.label for c in pre_review_checklist(postmortem) if not c.passed]
+        if failing:
+            raise TransitionRefused(
+                "Finish the checklist before asking for review: " + "; ".join(failing) + ".", 422
+            )
+        requests = list(postmortem.review_requests.select_related("reviewer"))
+        team = postmortem.incident.team
+        if not any(r.role == Role.MANAGER for r in requests):
+            raise TransitionRefused(
+                f"Ask a manager of {team} to review: approval needs a manager's sign-off.", 422
+            )
+        authors = set(postmortem.authors.values_list("pk", flat=True))
+        if all(r.reviewer_id in authors for r in requests):
+            raise TransitionRefused(
+                "Ask someone who did not write it: an author cannot be the only reviewer of "
+                "their own postmortem.",
+                422,
+            )
+        # A new round: what was approved before saw an older text.
+        postmortem.review_requests.update(decision=Decision.PENDING, decided_at=None, note="")
+        _move(postmortem, Status.IN_REVIEW, by, note)
+        return postmortem
+
+
+def decide(review_request, by, decision, note=""):
+    with transaction.atomic():
+        postmortem = _locked(review_request.postmortem)
+        review_request = ReviewRequest.objects.select_for_update().get(pk=review_request.pk)
+        if review_request.reviewer_id != by.pk:
+            raise TransitionRefused(
+                f"Only {display_name(review_request.reviewer)} can decide on this review.", 403
+            )
+        if postmortem.status != Status.IN_REVIEW:
+            raise TransitionRefused(
+                f"This postmortem is not in review; it is "
+                f"{postmortem.get_status_display().lower()}."
+            )
+        if decision not in (Decision.APPROVED, Decision.CHANGES_REQUESTED):
+            raise TransitionRefused("Approve, or request changes.", 422)
+        if decision == Decision.CHANGES_REQUESTED and not note.strip():
+            raise TransitionRefused("Say what should change, so the authors know.", 422)
+        team = postmortem.incident.team
+        if decision == Decision.APPROVED:
+            if review_request.role == Role.MANAGER and not team.is_manager(by):
+                raise TransitionRefused(
+                    f"Only a manager of {team} can give the manager sign-off.", 403
+                )
+            sole = not postmortem.review_requests.exclude(pk=review_request.pk).exists()
+            if sole and postmortem.authors.filter(pk=by.pk).exists():
+                raise TransitionRefused(
+                    "You wrote this postmortem: you cannot approve it as its only reviewer."
+                )
+        review_request.decision = decision
+        review_request.note = note
+        review_request.decided_at = timezone.now()
+        review_request.save(update_fields=["decision", "note", "decided_at"])
+        ReviewEvent.objects.create(
+            postmortem=postmortem,
+            kind=ReviewEvent.Kind.DECISION,
+            actor=by,
+            reviewer=by,
+            role=review_request.role,
+            decision=decision,
+            note=note,
+        )
+        if decision == Decision.CHANGES_REQUESTED:
+            _move(postmortem, Status.DRAFT, by, note)
+        else:
+            _approve_if_signed_off(postmortem, by)
+        return postmortem
+
+
+def _approve_if_signed_off(postmortem, by):
+    requests = list(postmortem.review_requests.select_related("reviewer"))
+    team = postmortem.incident.team
+    everyone_approved = bool(requests) and all(r.decision == Decision.APPROVED for r in requests)
+    manager_signed = any(
+        r.role == Role.MANAGER and r.decision == Decision.APPROVED and team.is_manager(r.reviewer)
+        for r in requests
+    )
+    if everyone_approved and manager_signed:
+        _move(postmortem, Status.APPROVED, by, "Every reviewer approved.")
+
+
+def withdraw(postmortem, by, note=""):
+    with transaction.atomic():
+        postmortem = _locked(postmortem)
+        _require_driver(postmortem, by)
+        if postmortem.status != Status.IN_REVIEW:
+            raise TransitionRefused("Only a postmortem in review can be withdrawn.")
+        _move(postmortem, Status.DRAFT, by, note or "Withdrawn from review.")
+        return postmortem
+
+
+def publish(postmortem, by, note=""):
+    with transaction.atomic():
+        postmortem = _locked(postmortem)
+        _require_driver(postmortem, by)
+        if postmortem.status != Status.APPROVED:
+            raise TransitionRefused(
+                f"Only an approved postmortem can be published; this one is "
+                f"{postmortem.get_status_display().lower()}. Request a review first."
+            )
+        _move(postmortem, Status.PUBLISHED, by, note)
+        return postmortem
+
+
+def reopen(postmortem, by, note):
+    with transaction.atomic():
+        postmortem = _locked(postmortem)
+        _require_driver(postmortem, by)
+        if postmortem.status not in (Status.APPROVED, Status.PUBLISHED):
+            raise TransitionRefused("Only an approved or published postmortem can be reopened.")
+        if not note.strip():
+            raise TransitionRefused("Say why it is reopened; the sign-off record keeps it.", 422)
+        _move(postmortem, Status.DRAFT, by, note)
+        return postmortem
+
+
+def switch_template(postmortem, template, by):
+    """Change the shape of the document; every section keeps its content."""
+    if template not in Postmortem.Template.values:
+        raise TransitionRefused("Unknown template.", 422)
+    if template == postmortem.template:
+        return postmortem
+    ReviewEvent.objects.create(
+        postmortem=postmortem,
+        kind=ReviewEvent.Kind.TEMPLATE,
+        actor=by,
+        note=f"{postmortem.get_template_display()} → {Postmortem.Template(template).label}",
+    )
+    postmortem.template = template
+    postmortem.save(update_fields=["template", "updated_at"])
+    return postmortem
+
+
+def join_authors(postmortem, user):
+    if not postmortem.incident.can_edit(user):
+        raise TransitionRefused(
+            f"Only members of {postmortem.incident.team} can write this postmortem.", 403
+        )
+    postmortem.authors.add(user)
+
+
+def is_ready_for_review(postmortem):
+    return checklist_passes(pre_review_checklist(postmortem))
