@@ -65,8 +65,7 @@ class MarkdownExport:
             for placement in group.placements:
                 if not group.is_single:
                     parts.append(f"### {placement.title}")
-                body = getattr(self, f"section_{placement.key}")()
-                parts.append(body.strip() or NOT_WRITTEN)
+                parts.append(self.section(placement).strip() or NOT_WRITTEN)
             parts.append("---")
         parts += ["## Sign-off", self.sign_off(), "---"]
         if self.layout.closing:
@@ -120,10 +119,15 @@ class MarkdownExport:
             for impact in self.incident.service_impacts.all()
         )
 
-    # Sections, one method per key of postmortems.layouts.SECTIONS.
+    # Sections: a method for each section with a shape of its own; a section that is one
+    # Markdown field is exported as written.
 
-    def section_summary(self):
-        return self.postmortem.executive_summary
+    def section(self, placement):
+        shaped = getattr(self, f"section_{placement.key}", None)
+        if shaped is not None:
+            return shaped()
+        (field,) = placement.section.fields
+        return getattr(self.postmortem, field)
 
     def section_impact(self):
         pm, incident = self.postmortem, self.incident
@@ -219,9 +223,6 @@ class MarkdownExport:
             for category, texts in by_category.items()
         )
 
-    def section_why_not_caught(self):
-        return self.postmortem.why_not_caught
-
     def section_detection(self):
         pm = self.postmortem
         parts = []
@@ -279,21 +280,6 @@ class MarkdownExport:
         rows = [[values[c](n, item) for c in columns] for n, item in numbered_items]
         return table(columns, rows)
 
-    def section_went_well(self):
-        return self.postmortem.went_well
-
-    def section_went_wrong(self):
-        return self.postmortem.went_wrong
-
-    def section_prevention(self):
-        return self.postmortem.prevention
-
-    def section_lessons_learned(self):
-        return self.postmortem.lessons_learned
-
-    def section_communication_log(self):
-        return self.postmortem.communication_log
-
     def section_supporting_info(self):
         related = [
             f"- {incident.reference} ({utc(incident.started_at):%Y-%m-%d}): {incident.title}"
@@ -303,9 +289,6 @@ class MarkdownExport:
         if related:
             parts.append("**Related Incidents**:\n" + "\n".join(related))
         return "\n\n".join(p for p in parts if p)
-
-    def section_acknowledgments(self):
-        return self.postmortem.acknowledgments
 
     def section_follow_ups(self):
         lines = []
