@@ -1,5 +1,7 @@
 """Markdown to safe HTML: every free-text section is written in Markdown by users."""
 
+import threading
+
 import markdown as markdown_lib
 import nh3
 
@@ -23,11 +25,22 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 EXTENSIONS = ["tables", "fenced_code", "sane_lists", "nl2br"]
 
 
+_local = threading.local()
+
+
+def _converter():
+    """Building a Markdown converter costs more than converting a paragraph; keep one per
+    thread (they are not thread-safe) and reset it between texts."""
+    if not hasattr(_local, "converter"):
+        _local.converter = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
+    return _local.converter.reset()
+
+
 def render_markdown(text):
     """Render Markdown and sanitize the HTML: no script, no on* handlers, no javascript: URLs."""
     if not text:
         return ""
-    html = markdown_lib.markdown(text, extensions=EXTENSIONS, output_format="html")
+    html = _converter().convert(text)
     html = _render_task_list_items(html)
     return nh3.clean(
         html,
