@@ -7,8 +7,10 @@ from django.db.models import Count, Q
 
 from .checklist import blameless_findings, pre_review_checklist
 from .editing import EDITABLE_SECTIONS
+from .forms import DecisionForm, ReviewerForm
 from .layouts import SECTIONS, Group
 from .models import Postmortem, Revision
+from .review import can_drive_review
 
 
 class Document:
@@ -197,18 +199,12 @@ class ReviewState:
 
     @cached_property
     def can_drive(self):
-        from .review import can_drive_review
-
         return can_drive_review(self.postmortem, self.user)
 
     @cached_property
     def reviewer_form(self):
-        from .forms import ReviewerForm
-
         return ReviewerForm(exclude=[r.reviewer_id for r in self.requests])
 
     @cached_property
     def decision_form(self):
-        from .forms import DecisionForm
-
         return DecisionForm()

@@ -44,9 +44,10 @@ def _require_driver(postmortem, user):
 
 
 def _locked(postmortem):
+    """The postmortem row, locked so that two steps of one review never interleave."""
     return (
         Postmortem.objects.select_related("incident__team")
-        .select_for_update()
+        .select_for_update(of=("self",))
         .get(pk=postmortem.pk)
     )
 
