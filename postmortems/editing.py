@@ -137,6 +137,11 @@ class FieldSection:
         return f"<FieldSection {self.key}>"
 
     @property
+    def owner(self):
+        """Which part of the document holds this section: "incident" or "postmortem"."""
+        return "incident" if self.model is Incident else "postmortem"
+
+    @property
     def model_fields(self):
         return [self.model._meta.get_field(name) for name in self.fields]
 
@@ -148,7 +153,7 @@ class FieldSection:
 
     def target(self, incident):
         """The object holding this section's fields."""
-        return incident if self.model is Incident else incident.postmortem
+        return incident if self.owner == "incident" else incident.postmortem
 
     def make_form(self, incident, user, data=None, version=0, prompt=""):
         return self.form_class(
@@ -221,6 +226,7 @@ class RowSection:
         self.title = title
         self.model = model
         self.parent = parent  # "incident" or "postmortem": the foreign key to the document
+        self.owner = parent
         self.fields = tuple(fields)
         self.describe_row = describe_row
         self.order = order  # "position": rows can be moved; otherwise sorted by model ordering

@@ -116,9 +116,8 @@ def after_change(request, reference, key):
 def editable_for(incident, key, kinds=EDITABLE_SECTIONS):
     """The declared section, if it exists and this document has what it edits."""
     editable = kinds.get(key)
-    needs_postmortem = key not in ("incident_details", "incident_times", "services", "timeline")
     if editable is None or (
-        needs_postmortem and not Postmortem.objects.filter(incident=incident).exists()
+        editable.owner == "postmortem" and not Postmortem.objects.filter(incident=incident).exists()
     ):
         raise Http404("No such section.")
     return editable
@@ -131,7 +130,7 @@ def diff_lines(old, new):
     return [(kinds.get(line[:1], "same"), line) for line in lines if line[:3] not in ("---", "+++")]
 
 
-def conflict_context(editable, conflict, yours):
+def conflict_context(conflict, yours):
     return {
         "conflict": conflict,
         "yours": yours,
@@ -156,28 +155,25 @@ def section(request, reference, key):
     editing = request.method == "POST" or bool(request.GET.get("edit"))
     incident = get_document_for(request.user, reference, edit=editing)
     editable = editable_for(incident, key)
-    document = Document(incident, request.user)
-    context = {"section": document.section(key)}
+    shown = Document(incident, request.user).section(key)
+    context = {"section": shown}
     if request.method == "GET":
         if request.GET.get("edit") and editable.kind == "fields":
-            section = document.section(key)
             form = editable.make_form(
-                incident, request.user, version=section.version, prompt=section.prompt
+                incident, request.user, version=shown.version, prompt=shown.prompt
             )
             return render_fragment(request, FORM, {**context, "form": form})
         return render_fragment(request, VIEW, context)
 
     editable = editable_for(incident, key, FIELD_SECTIONS)
-    form = editable.make_form(
-        incident, request.user, data=request.POST, prompt=context["section"].prompt
-    )
+    form = editable.make_form(incident, request.user, data=request.POST, prompt=shown.prompt)
     if not form.is_valid():
         return render_fragment(request, FORM, {**context, "form": form}, status=422)
     values = editable.values_from_form(form)
     try:
         save_section(incident, key, values, request.user, form.cleaned_data["version"])
     except StaleEdit as conflict:
-        context |= conflict_context(editable, conflict, editable.describe(values))
+        context |= conflict_context(conflict, editable.describe(values))
         form = rebased(form, conflict.current_version)
         return render_fragment(request, FORM, {**context, "form": form}, status=409)
     return after_change(request, reference, key)
@@ -312,7 +308,7 @@ def row(request, reference, key, pk):
     except StaleEdit as conflict:
         fresh = editable.rows(incident).filter(pk=pk).first()
         form = rebased(form, conflict.current_version)
-        extra = conflict_context(editable, conflict, editable.describe_values(values))
+        extra = conflict_context(conflict, editable.describe_values(values))
         context = row_context(
             request, incident, key, fresh, form, pk=pk, gone=fresh is None, **extra
         )
