@@ -353,7 +353,7 @@ def row_move(request, reference, key, pk):
 @require_http_methods(["GET", "POST"])
 def timeline_paste(request, reference):
     incident = get_document_for(request.user, reference, edit=True)
-    form = TimelinePasteForm(request.POST or None)
+    form = TimelinePasteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             paste_timeline(incident, form.cleaned_data["text"], request.user)
