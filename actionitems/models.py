@@ -123,3 +123,67 @@ class ActionItem(models.Model):
     @property
     def overdue(self):
         return self.is_overdue()
+
+
+class Notification(models.Model):
+    """One email to one person about one thing, for one period: recorded before it is sent.
+
+    The unique constraint is the whole of "exactly once": a sweep that runs twice, a retried
+    task or two sweeps at the same moment all try to insert the same row, and only one row
+    exists to be sent. A row still pending after RESEND_AFTER is queued again, so a worker
+    that died between recording and sending loses nothing.
+    """
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue", "Overdue action item"
+        ESCALATION = "escalation", "Overdue action item, escalated"
+        DUE_SOON = "due_soon", "Action item due soon"
+        DIGEST = "digest", "Weekly digest"
+        REVIEW_MEETING = "review_meeting", "Review meeting"
+        FOLLOW_UP = "follow_up", "Follow-up date"
+        DRAFT_NUDGE = "draft_nudge", "Draft postmortem"
+        MENTION = "mention", "Mention"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"  # what it was about is gone or no longer applies
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # What it is about; the kind says which model (an action item, a postmortem, a team...).
+    object_id = models.PositiveBigIntegerField()
+    period = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "recipient", "object_id", "period"], name="unique_notification"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient} ({self.period}): {self.status}"
+
+
+class EmailPreference(models.Model):
+    """What a person chose to receive; reminders about their own work are not optional."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preference"
+    )
+    weekly_digest = models.BooleanField(
+        default=True, help_text="Managers: the Monday email of overdue and due-soon items."
+    )
+
+    def __str__(self):
+        return f"Email preferences of {self.user}"

@@ -7,4 +7,6 @@ app_name = "actionitems"
 urlpatterns = [
     path("", views.action_item_list, name="list"),
     path("<int:pk>/", views.action_item_detail, name="detail"),
+    path("email/", views.preferences, name="preferences"),
+    path("email/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

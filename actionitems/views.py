@@ -1,11 +1,15 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
+from .emails import user_from_unsubscribe_token
 from .filters import ActionItemFilter
-from .models import ActionItem
+from .forms import EmailPreferenceForm
+from .models import ActionItem, EmailPreference
 
 
 @require_GET
@@ -29,3 +33,30 @@ def action_item_detail(request, pk):
         pk=pk,
     )
     return render(request, "actionitems/detail.html", {"item": item})
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request):
+    preference, _ = EmailPreference.objects.get_or_create(user=request.user)
+    # Bound on every POST: an all-unchecked form posts nothing, which is still an answer.
+    data = request.POST if request.method == "POST" else None
+    form = EmailPreferenceForm(data, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Email settings saved.")
+        return redirect("actionitems:preferences")
+    return render(request, "actionitems/preferences.html", {"form": form})
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """The digest's one-click link: a signed token stands for the login it does not need.
+    GET only asks, so that mail scanners following links unsubscribe nobody."""
+    user = user_from_unsubscribe_token(token)
+    if user is None:
+        return render(request, "actionitems/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        EmailPreference.objects.update_or_create(user=user, defaults={"weekly_digest": False})
+        return render(request, "actionitems/unsubscribe.html", {"done": True, "person": user})
+    return render(request, "actionitems/unsubscribe.html", {"person": user})

@@ -9,3 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postmortems.settings")
 app = Celery("postmortems")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def make_local_state_folder(sender, **kwargs):
+    """The embedded SQLite broker and beat's schedule live in VAR_DIR; create it on first run."""
+    from django.conf import settings
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from django.db.models import Max, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
+from actionitems.tasks import send_mentions
 from incidents.models import Incident, TimelineEvent
 from incidents.services import get_incident_for
 from incidents.timeline_paste import parse_timeline
@@ -363,12 +364,14 @@ def add_comment(postmortem, section, author, body, parent=None):
             parent=parent,
             body=body,
         )
-        Mention.objects.bulk_create(
+        mentions = Mention.objects.bulk_create(
             [
                 Mention(comment=comment, user=user)
                 for user in mentioned_users(postmortem.incident, body, author)
             ]
         )
+        if mentions:  # the follow-up engine emails them once the comment is saved
+            transaction.on_commit(lambda: send_mentions.delay(comment.pk))
     return comment
 
 

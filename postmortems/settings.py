@@ -4,14 +4,26 @@ Everything that differs between a laptop and production is read from the environ
 defaults that let `manage.py runserver` work on a fresh machine (SQLite, console email).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.dateparse import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def env_duration(name, default):
+    value = env.str(name, default=default)
+    duration = parse_duration(value)
+    if duration is None or duration <= timedelta(0):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a positive duration (e.g. P1D).")
+    return duration
+
 
 # Local state that is not the database: the embedded Celery broker, beat's schedule file.
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -171,6 +183,36 @@ CELERY_RESULT_BACKEND = env.str(
 )
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
+# A task is acknowledged when it finished, and redelivered if its worker died running it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+
+# The follow-up engine. Durations are ISO 8601 (P1D, PT12H) or "D HH:MM:SS".
+REMINDER_INTERVAL = env_duration("REMINDER_INTERVAL", "P1D")  # overdue reminders repeat
+ESCALATE_AFTER = env_duration("ESCALATE_AFTER", "P7D")  # overdue this long: managers too
+DUE_SOON_WITHIN = env_duration("DUE_SOON_WITHIN", "P2D")  # heads-up before the due date
+DRAFT_NUDGE_AFTER = env_duration("DRAFT_NUDGE_AFTER", "PT48H")  # draft after resolution
+SWEEP_INTERVAL = env_duration("SWEEP_INTERVAL", "PT15M")  # how often beat runs the sweeps
+# A reminder recorded but not sent this long after (a worker died, SMTP kept failing) is
+# queued again by the next sweep.
+RESEND_AFTER = env_duration("RESEND_AFTER", "PT15M")
+SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
+DIGEST_DAY_OF_WEEK = env.str("DIGEST_DAY_OF_WEEK", default="mon")
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
+
+CELERY_BEAT_SCHEDULE = {
+    "follow-up-sweeps": {
+        "task": "actionitems.tasks.run_sweeps",
+        "schedule": SWEEP_INTERVAL.total_seconds(),
+    },
+    "weekly-digest": {
+        "task": "actionitems.tasks.sweep_weekly_digests",
+        "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY_OF_WEEK),
+    },
+}
 
 # Collaborative editing: a browser that has not polled for this long is no longer "here".
 PRESENCE_TTL_SECONDS = env.int("PRESENCE_TTL_SECONDS", default=30)

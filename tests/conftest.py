@@ -29,6 +29,20 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in the test's own process and transaction; the Redis tests start a worker."""
+    from postmortems.celery import app
+
+    app.conf.task_always_eager = True
+    # As in production, a failing task does not raise at the caller (the sweep goes on).
+    app.conf.task_eager_propagates = False
+    # Eager tasks store no result, but Celery builds the backend: keep it off the disk.
+    app.conf.result_backend = "cache+memory://"
+    yield app
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def make_user(db):
     def make(username, team=None, role=Membership.Role.MEMBER, **extra):

@@ -1,0 +1,10 @@
+from django import forms
+
+from .models import EmailPreference
+
+
+class EmailPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = EmailPreference
+        fields = ["weekly_digest"]
+        labels = {"weekly_digest": "Send me the weekly digest of my teams' follow-up work"}
