@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import Comment, ContributingFactor, FiveWhy, FollowUp, Postmortem, ReviewRequest
+from .models import (
+    Comment,
+    ContributingFactor,
+    FiveWhy,
+    FollowUp,
+    Postmortem,
+    ReviewEvent,
+    ReviewRequest,
+    Revision,
+)
 
 
 class FiveWhyInline(admin.TabularInline):
@@ -43,3 +52,20 @@ class CommentAdmin(admin.ModelAdmin):
     search_fields = ["body"]
     raw_id_fields = ["postmortem", "parent"]
     list_select_related = ["postmortem__incident", "author"]
+
+
+@admin.register(Revision)
+class RevisionAdmin(admin.ModelAdmin):
+    list_display = ["incident", "section", "version", "author", "created_at", "restored_from"]
+    list_filter = ["section"]
+    search_fields = ["new_text"]
+    readonly_fields = [f.name for f in Revision._meta.fields]
+    list_select_related = ["incident", "author"]
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(admin.ModelAdmin):
+    list_display = ["postmortem", "kind", "actor", "from_status", "to_status", "decision", "at"]
+    list_filter = ["kind", "to_status", "decision"]
+    readonly_fields = [f.name for f in ReviewEvent._meta.fields]
+    list_select_related = ["postmortem__incident", "actor"]
