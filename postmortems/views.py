@@ -247,6 +247,13 @@ def row_context(request, incident, key, row=None, form=None, pk=None, gone=False
     }
 
 
+def row_in_document(request, reference, key, pk, edit):
+    """The document, the row section and the row itself (None if it was deleted)."""
+    incident = get_document_for(request.user, reference, edit=edit)
+    editable = editable_for(incident, key, ROW_SECTIONS)
+    return incident, editable, editable.rows(incident).filter(pk=pk).first()
+
+
 def new_row_initial(editable, incident, user):
     if editable.key == "timeline":
         last = incident.timeline_events.order_by("-occurred_at").first()
@@ -277,9 +284,7 @@ def row_new(request, reference, key):
 @require_http_methods(["GET", "POST"])
 def row(request, reference, key, pk):
     editing = request.method == "POST" or bool(request.GET.get("edit"))
-    incident = get_document_for(request.user, reference, edit=editing)
-    editable = editable_for(incident, key, ROW_SECTIONS)
-    current = editable.rows(incident).filter(pk=pk).first()
+    incident, editable, current = row_in_document(request, reference, key, pk, editing)
     if request.method == "GET":
         if current is None:
             raise Http404("This row was deleted.")
@@ -318,9 +323,7 @@ def row(request, reference, key, pk):
 
 @require_http_methods(["GET", "POST"])
 def row_delete(request, reference, key, pk):
-    incident = get_document_for(request.user, reference, edit=True)
-    editable = editable_for(incident, key, ROW_SECTIONS)
-    current = editable.rows(incident).filter(pk=pk).first()
+    incident, _editable, current = row_in_document(request, reference, key, pk, edit=True)
     if request.method == "GET":
         if current is None:
             raise Http404("This row was already deleted.")

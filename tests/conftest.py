@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from actionitems.models import ActionItem
 from incidents.models import Incident, Membership, Service, Team
@@ -11,6 +12,17 @@ from postmortems.models import Postmortem
 # CI sets this so that a test needing PostgreSQL, Redis or Chromium fails instead of skipping
 # when the service is missing: a skipped test there would be a test that cannot fail.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+# Headers of a request made by HTMX: views answer with a fragment rather than a page.
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def browser_of(user):
+    """A logged-in client of its own: the `client` fixture is one session for all its users."""
+    browser = Client()
+    browser.force_login(user)
+    return browser
 
 
 def skip_or_fail(reason):

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from incidents.models import TimelineEvent
 from incidents.timeline_paste import PasteError, parse_timeline
+from tests.conftest import HTMX
 
 DAY = date(2026, 3, 2)
 
@@ -76,10 +77,10 @@ def test_nothing_to_add_is_an_error():
 @pytest.mark.django_db
 def test_paste_box_adds_every_event_or_none(author_client, postmortem):
     url = reverse("postmortems:timeline_paste", args=[postmortem.incident.reference])
-    form = author_client.get(url, HTTP_HX_REQUEST="true")
+    form = author_client.get(url, **HTMX)
     assert "Times are UTC on 2026-03-02" in form.content.decode()
 
-    bad = author_client.post(url, {"text": "14:02 fine\nbroken line"}, HTTP_HX_REQUEST="true")
+    bad = author_client.post(url, {"text": "14:02 fine\nbroken line"}, **HTMX)
     assert bad.status_code == 422
     assert "Line 2: does not start with a time" in bad.content.decode()
     assert "14:02 fine" in bad.content.decode()  # what was pasted stays
@@ -88,7 +89,7 @@ def test_paste_box_adds_every_event_or_none(author_client, postmortem):
     good = author_client.post(
         url,
         {"text": "14:02 Jane acknowledged alert\n| 14:01 | On-call paged | PagerDuty |"},
-        HTTP_HX_REQUEST="true",
+        **HTMX,
     )
     assert good.status_code == 200
     body = good.content.decode()

@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from postmortems.models import Comment, Mention
 from postmortems.services import add_comment
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.conftest import HTMX
 
 
 def comments_url(postmortem, key="root_cause"):

@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from incidents.models import Incident
 from postmortems.models import Postmortem, Revision
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.conftest import HTMX
 
 
 def edit(client, postmortem, version, text):

@@ -3,20 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from postmortems.models import Presence
 from postmortems.services import heartbeat, others_present
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def browser_of(user):
-    browser = Client()
-    browser.force_login(user)
-    return browser
+from tests.conftest import HTMX, browser_of
 
 
 def poll(client, postmortem, seen=(), editing=()):

@@ -1,20 +1,12 @@
 """The review panel and who may do what: author, teammate, other team, reviewer, manager."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from postmortems.models import Postmortem, ReviewRequest
 from postmortems.review import add_reviewer, request_review
+from tests.conftest import HTMX, browser_of
 from tests.postmortems.test_review_workflow import ready  # noqa: F401 (fixture)
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def browser_of(user):
-    browser = Client()
-    browser.force_login(user)
-    return browser
 
 
 def url(name, postmortem, *args):

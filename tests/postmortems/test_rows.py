@@ -3,14 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from actionitems.models import ActionItem
 from incidents.models import IncidentService, Service, TimelineEvent
 from postmortems.models import ContributingFactor, FiveWhy, Revision
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.conftest import HTMX, browser_of
 
 
 def url(name, postmortem, *args):
@@ -226,8 +224,7 @@ def test_action_item_owner_must_be_on_the_team(author_client, postmortem, outsid
 @pytest.mark.django_db
 def test_row_conflict_shows_both_versions(author_client, teammate, postmortem):
     why = FiveWhy.objects.create(postmortem=postmortem, question="Why?", answer="Original")
-    mike = Client()
-    mike.force_login(teammate)
+    mike = browser_of(teammate)
     mike.post(
         url("row", postmortem, "five_whys", why.pk),
         {"version": 1, "question": "Why?", "answer": "Mike's answer"},

@@ -5,8 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from postmortems.models import Postmortem, Revision
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.conftest import HTMX, browser_of
 
 
 def section_url(postmortem, key):
@@ -15,13 +14,6 @@ def section_url(postmortem, key):
 
 def save(client, postmortem, key, version, **fields):
     return client.post(section_url(postmortem, key), {"version": version, **fields}, **HTMX)
-
-
-def browser_of(user):
-    """A browser of its own: the `client` fixture is one session shared by its users."""
-    other = Client()
-    other.force_login(user)
-    return other
 
 
 @pytest.fixture
