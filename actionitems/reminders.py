@@ -3,8 +3,8 @@
 Each sweep yields candidates (kind, recipient, object, period); `record` inserts them as
 Notification rows, and the unique constraint drops every one already recorded. The period
 is what makes a reminder repeat or not: the overdue interval's number, the due date, the
-meeting, the ISO week of a digest. Sweeps take `now` so that tests and the benchmark can run
-them at any moment; the wall clock is only used for the rows' own bookkeeping.
+meeting, the ISO week of a digest. The tasks call them with the current time; tests freeze
+the clock rather than pass another moment, so that the emails composed later agree.
 """
 
 from collections import defaultdict

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from postmortems.models import Mention
 
@@ -27,10 +26,6 @@ logger = logging.getLogger(__name__)
 # Trouble between us and the mail server, worth trying again later: SMTPException, refused
 # connections and timeouts are all OSErrors.
 SMTP_FAILURES = (OSError,)
-
-
-def _moment(iso):
-    return parse_datetime(iso) if iso else timezone.now()
 
 
 def record_and_queue(candidates):
@@ -48,16 +43,16 @@ def record_and_queue(candidates):
 
 
 @shared_task
-def run_sweeps(now=None):
+def run_sweeps():
     """Overdue and due-soon items, review meetings, follow-ups, old drafts, mentions."""
-    result = record_and_queue(reminders.daily_candidates(_moment(now)))
+    result = record_and_queue(reminders.daily_candidates(timezone.now()))
     logger.info("follow-up sweep: %s", result)
     return result
 
 
 @shared_task
-def sweep_weekly_digests(now=None):
-    return record_and_queue(reminders.digest_candidates(_moment(now)))
+def sweep_weekly_digests():
+    return record_and_queue(reminders.digest_candidates(timezone.now()))
 
 
 @shared_task
