@@ -9,7 +9,7 @@ from django.views.generic import RedirectView
 
 from incidents.converters import IncidentReferenceConverter
 
-from . import views
+from .views import comments, document, my_work, presence, review, rows, sections
 
 register_converter(IncidentReferenceConverter, "incident_ref")
 
@@ -25,47 +25,47 @@ def healthz(request):
 # Everything that edits or reads one incident's document lives under its reference.
 document_patterns = (
     [
-        path("postmortem/start/", views.start, name="start"),
-        path("postmortem/export.md", views.export, name="export"),
-        path("sections/<slug:key>/", views.section, name="section"),
-        path("sections/<slug:key>/history/", views.section_history, name="history"),
+        path("postmortem/start/", document.start, name="start"),
+        path("postmortem/export.md", document.export, name="export"),
+        path("sections/<slug:key>/", sections.section, name="section"),
+        path("sections/<slug:key>/history/", sections.section_history, name="history"),
         path(
             "sections/<slug:key>/history/<int:version>/restore/",
-            views.section_restore,
+            sections.section_restore,
             name="restore",
         ),
-        path("sections/<slug:key>/comments/", views.comments, name="comments"),
-        path("comments/<int:pk>/resolve/", views.comment_resolve, name="comment_resolve"),
-        path("rows/<slug:key>/new/", views.row_new, name="row_new"),
-        path("rows/<slug:key>/<int:pk>/", views.row, name="row"),
-        path("rows/<slug:key>/<int:pk>/delete/", views.row_delete, name="row_delete"),
-        path("rows/<slug:key>/<int:pk>/move/", views.row_move, name="row_move"),
-        path("timeline/paste/", views.timeline_paste, name="timeline_paste"),
+        path("sections/<slug:key>/comments/", comments.comments, name="comments"),
+        path("comments/<int:pk>/resolve/", comments.comment_resolve, name="comment_resolve"),
+        path("rows/<slug:key>/new/", rows.row_new, name="row_new"),
+        path("rows/<slug:key>/<int:pk>/", rows.row, name="row"),
+        path("rows/<slug:key>/<int:pk>/delete/", rows.row_delete, name="row_delete"),
+        path("rows/<slug:key>/<int:pk>/move/", rows.row_move, name="row_move"),
+        path("timeline/paste/", rows.timeline_paste, name="timeline_paste"),
         path(
             "action-items/<int:pk>/status/",
-            views.action_item_status,
+            rows.action_item_status,
             name="action_item_status",
         ),
-        path("review/", views.review_panel, name="review"),
+        path("review/", review.review_panel, name="review"),
         path(
             "review/<slug:action>/",
-            views.review_transition,
+            review.review_transition,
             name="review_transition",
         ),
-        path("reviewers/", views.reviewer_add, name="reviewer_add"),
-        path("reviewers/<int:pk>/remove/", views.reviewer_remove, name="reviewer_remove"),
-        path("reviewers/<int:pk>/decide/", views.review_decide, name="review_decide"),
-        path("postmortem/template/", views.template_switch, name="template_switch"),
-        path("postmortem/authors/join/", views.authors_join, name="authors_join"),
-        path("presence/", views.presence, name="presence"),
-        path("presence/leave/", views.presence_leave, name="presence_leave"),
+        path("reviewers/", review.reviewer_add, name="reviewer_add"),
+        path("reviewers/<int:pk>/remove/", review.reviewer_remove, name="reviewer_remove"),
+        path("reviewers/<int:pk>/decide/", review.review_decide, name="review_decide"),
+        path("postmortem/template/", review.template_switch, name="template_switch"),
+        path("postmortem/authors/join/", review.authors_join, name="authors_join"),
+        path("presence/", presence.presence, name="presence"),
+        path("presence/leave/", presence.presence_leave, name="presence_leave"),
     ],
     "postmortems",
 )
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work"), name="home"),
-    path("my-work/", views.my_work, name="my_work"),
+    path("my-work/", my_work.my_work, name="my_work"),
     path("incidents/", include("incidents.urls")),
     path("incidents/<incident_ref:reference>/", include(document_patterns)),
     path("action-items/", include("actionitems.urls")),

@@ -1,0 +1,75 @@
+"""Comments on a section, threads, resolve."""
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..document import Document
+from ..forms import CommentForm
+from ..layouts import SECTIONS
+from ..models import Comment
+from ..services import add_comment, get_postmortem_for, set_thread_resolved
+from .base import render_fragment
+
+COMMENTS = "postmortems/partials/comments.html"
+
+
+def comment_threads(postmortem, key):
+    return (
+        postmortem.comments.filter(section=key, parent__isnull=True)
+        .select_related("author", "resolved_by")
+        .prefetch_related(
+            Prefetch("replies", queryset=Comment.objects.select_related("author")),
+            "mentions__user",
+        )
+    )
+
+
+def render_comments(request, postmortem, key, form=None, status=200):
+    document = Document(postmortem.incident, request.user)
+    return render_fragment(
+        request,
+        COMMENTS,
+        {
+            "section": document.section(key),
+            "threads": comment_threads(postmortem, key),
+            "form": form or CommentForm(),
+            "open": True,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def comments(request, reference, key):
+    postmortem = get_postmortem_for(request.user, reference)
+    if key not in SECTIONS:
+        raise Http404("No such section.")
+    if request.method == "GET":
+        if request.GET.get("closed"):
+            document = Document(postmortem.incident, request.user)
+            context = {"section": document.section(key), "open": False}
+            return render_fragment(request, COMMENTS, context)
+        return render_comments(request, postmortem, key)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return render_comments(request, postmortem, key, form, status=422)
+    parent = None
+    if form.cleaned_data["parent"]:
+        parent = postmortem.comments.filter(pk=form.cleaned_data["parent"], section=key).first()
+        if parent is None:
+            raise Http404("The comment you replied to was deleted.")
+    add_comment(postmortem, key, request.user, form.cleaned_data["body"], parent)
+    return render_comments(request, postmortem, key)
+
+
+@require_POST
+def comment_resolve(request, reference, pk):
+    postmortem = get_postmortem_for(request.user, reference)
+    comment = postmortem.comments.filter(pk=pk).first()
+    if comment is None:
+        raise Http404("No such comment.")
+    thread = set_thread_resolved(
+        comment, request.user, resolved=request.POST.get("resolved") == "1"
+    )
+    return render_comments(request, postmortem, thread.section)

@@ -1,0 +1,142 @@
+"""Review and sign-off: the panel and each workflow step; the template and the authors."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from ..document import Document
+from ..forms import DecisionForm, NoteForm, ReviewerForm, TemplateForm
+from ..review import (
+    TransitionRefused,
+    add_reviewer,
+    decide,
+    join_authors,
+    publish,
+    remove_reviewer,
+    reopen,
+    request_review,
+    switch_template,
+    withdraw,
+)
+from ..services import get_document_for, get_postmortem_for
+from .base import render_fragment
+
+REVIEW = "postmortems/partials/review_panel.html"
+
+
+def render_review(request, postmortem, error=None, status=200, forms=None):
+    if not request.htmx and error is None:
+        return redirect(f"{postmortem.get_absolute_url()}#review")
+    context = {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "document": Document(postmortem.incident, request.user),
+        "error": error,
+        **(forms or {}),
+    }
+    return render_fragment(request, REVIEW, context, status=status)
+
+
+def review_step(request, postmortem, step, form=None):
+    """Run one workflow step; a refusal comes back as the panel with its reason."""
+    if form is not None and not form.is_valid():
+        return render_review(request, postmortem, "Check the form.", 422, {"failed_form": form})
+    try:
+        step()
+    except TransitionRefused as refused:
+        return render_review(request, postmortem, refused.message, refused.status)
+    response = render_review(
+        request, get_postmortem_for(request.user, postmortem.incident.reference)
+    )
+    return trigger_client_event(response, "document-changed") if request.htmx else response
+
+
+@require_GET
+def review_panel(request, reference):
+    return render_review(request, get_postmortem_for(request.user, reference))
+
+
+@require_POST
+def review_transition(request, reference, action):
+    postmortem = get_postmortem_for(request.user, reference)
+    form = NoteForm(request.POST)
+    steps = {
+        "request": request_review,
+        "withdraw": withdraw,
+        "publish": publish,
+        "reopen": reopen,
+    }
+    if action not in steps:
+        raise Http404("No such step.")
+    return review_step(
+        request,
+        postmortem,
+        lambda: steps[action](postmortem, request.user, form.cleaned_data["note"]),
+        form,
+    )
+
+
+@require_POST
+def reviewer_add(request, reference):
+    postmortem = get_postmortem_for(request.user, reference)
+    form = ReviewerForm(request.POST)
+    return review_step(
+        request,
+        postmortem,
+        lambda: add_reviewer(
+            postmortem, form.cleaned_data["reviewer"], form.cleaned_data["role"], request.user
+        ),
+        form,
+    )
+
+
+@require_POST
+def reviewer_remove(request, reference, pk):
+    postmortem = get_postmortem_for(request.user, reference)
+    review_request = postmortem.review_requests.filter(pk=pk).first()
+    if review_request is None:
+        raise Http404("No such reviewer.")
+    return review_step(request, postmortem, lambda: remove_reviewer(review_request, request.user))
+
+
+@require_POST
+def review_decide(request, reference, pk):
+    postmortem = get_postmortem_for(request.user, reference)
+    review_request = postmortem.review_requests.filter(pk=pk).first()
+    if review_request is None:
+        raise Http404("No such review.")
+    form = DecisionForm(request.POST)
+    return review_step(
+        request,
+        postmortem,
+        lambda: decide(
+            review_request, request.user, form.cleaned_data["decision"], form.cleaned_data["note"]
+        ),
+        form,
+    )
+
+
+@require_POST
+def template_switch(request, reference):
+    incident = get_document_for(request.user, reference, edit=True)
+    postmortem = get_postmortem_for(request.user, reference)
+    form = TemplateForm(request.POST)
+    if form.is_valid():
+        switch_template(postmortem, form.cleaned_data["template"], request.user)
+        messages.success(request, f"Now in the shape of: {postmortem.get_template_display()}.")
+    else:
+        messages.error(request, "Unknown template.")
+    return redirect(incident)
+
+
+@require_POST
+def authors_join(request, reference):
+    postmortem = get_postmortem_for(request.user, reference)
+    try:
+        join_authors(postmortem, request.user)
+    except TransitionRefused as refused:
+        raise PermissionDenied(refused.message) from None
+    return redirect(postmortem.incident)

@@ -1,0 +1,190 @@
+"""Rows of a list section: add, view, edit, delete, move; the timeline paste."""
+
+from contextlib import suppress
+
+from django.http import Http404, HttpResponseBadRequest
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from incidents.timeline_paste import PasteError
+
+from ..document import Document
+from ..editing import ROW_SECTIONS
+from ..forms import ActionItemStatusForm, BaseVersionForm, TimelinePasteForm
+from ..services import (
+    StaleEdit,
+    add_row,
+    delete_row,
+    get_document_for,
+    move_row,
+    paste_timeline,
+    save_row,
+    set_action_item_status,
+)
+from .base import after_change, conflict_context, editable_for, in_place, rebased, render_fragment
+
+ROW_FORM = "postmortems/partials/row_form.html"
+ROW_DELETE = "postmortems/partials/row_delete.html"
+PASTE = "postmortems/partials/timeline_paste.html"
+
+
+def row_context(request, incident, key, row=None, form=None, pk=None, gone=False, **extra):
+    """What the row fragments need: where the form posts, what Cancel brings back, and the
+    element the row is drawn in (a table row, a list item, or a box for a new row)."""
+    section = Document(incident, request.user).section(key)
+    editable, reference = section.editable, incident.reference
+    pk = pk or (row.pk if row is not None else None)
+    existing = row is not None and not gone
+    return {
+        "section": section,
+        "row": row,
+        "form": form,
+        "gone": gone,
+        "row_text": editable.describe_row(row) if row is not None else "",
+        "element": editable.row_tag if pk else "div",
+        "container_id": f"row-{key}-{pk}" if pk else f"new-form-{key}",
+        "action": reverse("postmortems:row", args=[reference, key, pk])
+        if existing
+        else reverse("postmortems:row_new", args=[reference, key]),
+        "cancel_url": reverse("postmortems:row", args=[reference, key, pk])
+        if existing
+        else reverse("postmortems:section", args=[reference, key]),
+        "cancel_target": f"#row-{key}-{pk}" if existing else f"#{section.body_id}",
+        **extra,
+    }
+
+
+def row_in_document(request, reference, key, pk, edit):
+    """The document, the row section and the row itself (None if it was deleted)."""
+    incident = get_document_for(request.user, reference, edit=edit)
+    editable = editable_for(incident, key, ROW_SECTIONS)
+    return incident, editable, editable.rows(incident).filter(pk=pk).first()
+
+
+def new_row_initial(editable, incident, user):
+    if editable.key == "timeline":
+        last = incident.timeline_events.order_by("-occurred_at").first()
+        return {"occurred_at": last.occurred_at if last else incident.started_at}
+    if editable.key == "action_items":
+        return {"owner": user}
+    return {}
+
+
+@require_http_methods(["GET", "POST"])
+def row_new(request, reference, key):
+    incident = get_document_for(request.user, reference, edit=True)
+    editable = editable_for(incident, key, ROW_SECTIONS)
+    if request.method == "GET":
+        initial = new_row_initial(editable, incident, request.user)
+        form = editable.make_form(incident, request.user, initial=initial)
+        return render_fragment(request, ROW_FORM, row_context(request, incident, key, form=form))
+    form = editable.make_form(incident, request.user, data=request.POST)
+    if not form.is_valid():
+        response = render_fragment(
+            request, ROW_FORM, row_context(request, incident, key, form=form), status=422
+        )
+        return in_place(response, f"#new-form-{key}")
+    add_row(incident, key, editable.values_from_form(form), request.user)
+    return after_change(request, reference, key)
+
+
+@require_http_methods(["GET", "POST"])
+def row(request, reference, key, pk):
+    editing = request.method == "POST" or bool(request.GET.get("edit"))
+    incident, editable, current = row_in_document(request, reference, key, pk, editing)
+    if request.method == "GET":
+        if current is None:
+            raise Http404("This row was deleted.")
+        if request.GET.get("edit"):
+            form = editable.make_form(incident, request.user, row=current)
+            return render_fragment(
+                request, ROW_FORM, row_context(request, incident, key, current, form)
+            )
+        return render_fragment(
+            request, editable.row_template, row_context(request, incident, key, current)
+        )
+
+    row_id = f"#row-{key}-{pk}"
+    if current is None:  # deleted while this person was editing it: offer to add it back
+        form = editable.make_form(incident, request.user, data=request.POST)
+        context = row_context(request, incident, key, form=form, pk=pk, gone=True)
+        response = render_fragment(request, ROW_FORM, context, status=409)
+        return in_place(response, row_id)
+    form = editable.make_form(incident, request.user, data=request.POST, row=current)
+    if not form.is_valid():
+        context = row_context(request, incident, key, current, form)
+        return in_place(render_fragment(request, ROW_FORM, context, status=422), row_id)
+    values = editable.values_from_form(form)
+    try:
+        save_row(incident, key, pk, values, request.user, form.cleaned_data["version"])
+    except StaleEdit as conflict:
+        fresh = editable.rows(incident).filter(pk=pk).first()
+        form = rebased(form, conflict.current_version)
+        extra = conflict_context(conflict, editable.describe_values(values))
+        context = row_context(
+            request, incident, key, fresh, form, pk=pk, gone=fresh is None, **extra
+        )
+        return in_place(render_fragment(request, ROW_FORM, context, status=409), row_id)
+    return after_change(request, reference, key)
+
+
+@require_http_methods(["GET", "POST"])
+def row_delete(request, reference, key, pk):
+    incident, _editable, current = row_in_document(request, reference, key, pk, edit=True)
+    if request.method == "GET":
+        if current is None:
+            raise Http404("This row was already deleted.")
+        return render_fragment(request, ROW_DELETE, row_context(request, incident, key, current))
+    form = BaseVersionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Missing the version of the row to delete.")
+    try:
+        delete_row(incident, key, pk, request.user, form.cleaned_data["version"])
+    except StaleEdit as conflict:
+        if not conflict.gone:  # changed since the confirmation was shown: show it again
+            context = row_context(request, incident, key, current, changed=True)
+            response = render_fragment(request, ROW_DELETE, context, status=409)
+            return in_place(response, f"#row-{key}-{pk}")
+    return after_change(request, reference, key)
+
+
+@require_POST
+def row_move(request, reference, key, pk):
+    incident = get_document_for(request.user, reference, edit=True)
+    editable = editable_for(incident, key, ROW_SECTIONS)
+    offsets = {"up": -1, "down": 1}
+    if not editable.is_reorderable or request.POST.get("direction") not in offsets:
+        return HttpResponseBadRequest("Rows of this section move up or down only.")
+    with suppress(StaleEdit):  # the row was deleted meanwhile; the refreshed section shows it
+        move_row(incident, key, pk, request.user, offsets[request.POST["direction"]])
+    return after_change(request, reference, key)
+
+
+@require_http_methods(["GET", "POST"])
+def timeline_paste(request, reference):
+    incident = get_document_for(request.user, reference, edit=True)
+    form = TimelinePasteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            paste_timeline(incident, form.cleaned_data["text"], request.user)
+        except PasteError as error:
+            for number, problem in error.problems:
+                form.add_error("text", f"Line {number}: {problem}")
+        else:
+            return after_change(request, reference, "timeline")
+    context = row_context(request, incident, "timeline", form=form)
+    if not form.is_bound:
+        return render_fragment(request, PASTE, context)
+    return in_place(render_fragment(request, PASTE, context, status=422), "#paste-form")
+
+
+@require_POST
+def action_item_status(request, reference, pk):
+    incident = get_document_for(request.user, reference, edit=True)
+    editable_for(incident, "action_items")
+    form = ActionItemStatusForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Unknown status.")
+    with suppress(StaleEdit):  # deleted meanwhile; the refreshed list shows it
+        set_action_item_status(incident, pk, form.cleaned_data["status"], request.user)
+    return after_change(request, reference, "action_items")
