@@ -12,6 +12,9 @@ COPY manage.py ./
 COPY postmortems ./postmortems
 COPY incidents ./incidents
 COPY actionitems ./actionitems
+COPY insights ./insights
+COPY integrations ./integrations
+COPY api ./api
 COPY templates ./templates
 COPY static ./static
 RUN pip install . \

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import EmailPreference
+from .models import ActionItem, EmailPreference
 
 
 class EmailPreferenceForm(forms.ModelForm):
@@ -8,3 +8,7 @@ class EmailPreferenceForm(forms.ModelForm):
         model = EmailPreference
         fields = ["weekly_digest"]
         labels = {"weekly_digest": "Send me the weekly digest of my teams' follow-up work"}
+
+
+class ActionItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)

@@ -55,6 +55,12 @@ def sweep_weekly_digests():
     return record_and_queue(reminders.digest_candidates(timezone.now()))
 
 
+def queue_mention_emails(sender, comment, mentions, **kwargs):
+    """postmortems.signals.comment_posted: email the people a new comment mentions."""
+    if mentions:
+        send_mentions.delay(comment.pk)
+
+
 @shared_task
 def send_mentions(comment_id):
     """Right after a comment is saved, instead of waiting for the next sweep."""

@@ -1,8 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from postmortems.models import Postmortem
-
 from .models import Incident, Service, Team
 
 
@@ -20,13 +18,6 @@ def teams_of(user):
 
 
 class IncidentForm(forms.ModelForm):
-    template = forms.ChoiceField(
-        label="Postmortem template",
-        choices=Postmortem.Template.choices,
-        initial=Postmortem.Template.FULL,
-        help_text="The shape your team writes in; you can switch later without losing text.",
-    )
-
     class Meta:
         model = Incident
         fields = [

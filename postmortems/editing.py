@@ -15,7 +15,6 @@ from django.db import models
 from django.forms import modelform_factory
 from django.utils.text import capfirst
 
-from actionitems.models import ActionItem
 from incidents.forms import DateTimeLocalInput
 from incidents.models import Incident, IncidentService, TimelineEvent
 
@@ -316,15 +315,6 @@ def describe_event(event):
     return f"{' | '.join(parts)} | {event.description}{mark}"
 
 
-def describe_action_item(item):
-    due = f"{item.due_date:%Y-%m-%d}" if item.due_date else "no due date"
-    owner = display_name(item.owner) or "unassigned"
-    return (
-        f"{item.title} | {item.priority} | {owner} | {due} | {item.get_status_display()} | "
-        f"{item.get_category_display()} | {item.get_term_display()}"
-    )
-
-
 def _postmortem_section(key):
     section = SECTIONS[key]
     return FieldSection(key, section.title, Postmortem, section.fields)
@@ -392,28 +382,6 @@ ROW_SECTIONS = {
             add_label="Add a factor",
         ),
         RowSection(
-            "action_items",
-            "Action items",
-            ActionItem,
-            "postmortem",
-            (
-                "title",
-                "owner",
-                "due_date",
-                "priority",
-                "status",
-                "category",
-                "term",
-                "tracker_url",
-                "description",
-            ),
-            describe_action_item,
-            add_label="Add action item",
-            row_tag="tr",
-            columns=7,
-            restorable=False,
-        ),
-        RowSection(
             "follow_ups",
             "Follow-ups",
             FollowUp,
@@ -440,3 +408,10 @@ ROW_SECTIONS = {
 }
 
 EDITABLE_SECTIONS = {**FIELD_SECTIONS, **ROW_SECTIONS}
+
+
+def register_row_section(section):
+    """A list section whose rows belong to an app above this one (action items): that app
+    declares it here from its AppConfig.ready(), so the document never imports it."""
+    ROW_SECTIONS[section.key] = section
+    EDITABLE_SECTIONS[section.key] = section

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from actionitems.models import ActionItem
+from incidents.forms import IncidentForm
 
 from .models import Comment, Postmortem, ReviewRequest
 from .templatetags.studio import display_name
@@ -35,10 +35,6 @@ class TimelinePasteForm(forms.Form):
         "work too; **bold** events become key decisions. The date is the incident's.",
         max_length=100_000,
     )
-
-
-class ActionItemStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=ActionItem.Status.choices)
 
 
 class CommentForm(forms.ModelForm):
@@ -82,3 +78,14 @@ class NoteForm(forms.Form):
 
 class TemplateForm(forms.Form):
     template = forms.ChoiceField(label="Template", choices=Postmortem.Template.choices)
+
+
+class NewIncidentForm(IncidentForm):
+    """Declaring an incident opens its postmortem too, in the shape the team writes."""
+
+    template = forms.ChoiceField(
+        label="Postmortem template",
+        choices=Postmortem.Template.choices,
+        initial=Postmortem.Template.FULL,
+        help_text="The shape your team writes in; you can switch later without losing text.",
+    )

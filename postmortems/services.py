@@ -10,7 +10,6 @@ from django.db.models import Max, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
-from actionitems.tasks import send_mentions
 from incidents.models import Incident, TimelineEvent
 from incidents.services import get_incident_for
 from incidents.timeline_paste import parse_timeline
@@ -25,6 +24,7 @@ from .models import (
     ReviewRequest,
     Revision,
 )
+from .signals import comment_posted, send_on_commit
 
 
 def incidents_with_documents():
@@ -219,6 +219,8 @@ def add_row(incident, key, values, by):
 
 
 def save_row(incident, key, pk, values, by, base_version):
+    """Save a row if nobody changed it since `base_version`; base_version=None is a one-click
+    change (an action item's status) that applies whatever the row's version."""
     section = ROW_SECTIONS[key]
 
     def update(locked):
@@ -284,24 +286,6 @@ def paste_timeline(incident, text, by):
         )
 
     return _row_change(incident, "timeline", by, create)
-
-
-def set_action_item_status(incident, pk, status, by):
-    """The one-click status change: no version to check, it only moves the status."""
-    return _row_change(
-        incident,
-        "action_items",
-        by,
-        lambda locked: _set_status(ROW_SECTIONS["action_items"], locked, pk, status),
-    )
-
-
-def _set_status(section, incident, pk, status):
-    item = _locked_row(section, incident, pk, base_version=None)
-    item.status = status
-    item.version += 1
-    item.save()
-    return item
 
 
 # Presence: who has the document open, and what they are editing.
@@ -370,8 +354,8 @@ def add_comment(postmortem, section, author, body, parent=None):
                 for user in mentioned_users(postmortem.incident, body, author)
             ]
         )
-        if mentions:  # the follow-up engine emails them once the comment is saved
-            transaction.on_commit(lambda: send_mentions.delay(comment.pk))
+        # The follow-up engine emails the mentions once the comment is saved.
+        send_on_commit(comment_posted, Comment, comment=comment, mentions=mentions)
     return comment
 
 

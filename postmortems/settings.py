@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "actionitems",
+    "insights",
+    "integrations",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -7,9 +7,10 @@ from django.http import HttpResponse
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
+from incidents import views as incident_views
 from incidents.converters import IncidentReferenceConverter
 
-from .views import comments, document, my_work, presence, review, rows, sections
+from .views import comments, document, presence, review, rows, sections
 
 register_converter(IncidentReferenceConverter, "incident_ref")
 
@@ -41,11 +42,7 @@ document_patterns = (
         path("rows/<slug:key>/<int:pk>/delete/", rows.row_delete, name="row_delete"),
         path("rows/<slug:key>/<int:pk>/move/", rows.row_move, name="row_move"),
         path("timeline/paste/", rows.timeline_paste, name="timeline_paste"),
-        path(
-            "action-items/<int:pk>/status/",
-            rows.action_item_status,
-            name="action_item_status",
-        ),
+        path("action-items/", include("actionitems.document_urls")),
         path("review/", review.review_panel, name="review"),
         path(
             "review/<slug:action>/",
@@ -63,12 +60,28 @@ document_patterns = (
     "postmortems",
 )
 
+# The incidents namespace: the list is the incidents app's; declaring an incident and its page
+# open the postmortem document, so those views live with it.
+incident_patterns = (
+    [
+        path("", incident_views.incident_list, name="list"),
+        path("new/", document.incident_create, name="create"),
+        path("<incident_ref:reference>/", document.incident_detail, name="detail"),
+    ],
+    "incidents",
+)
+
+# Apps above this one (action items, insights, integrations, the API) are included by name,
+# never imported: dependencies point down (see the layering in the README).
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work"), name="home"),
-    path("my-work/", my_work.my_work, name="my_work"),
-    path("incidents/", include("incidents.urls")),
+    path("", include("actionitems.home_urls")),
+    path("incidents/", include(incident_patterns)),
     path("incidents/<incident_ref:reference>/", include(document_patterns)),
     path("action-items/", include("actionitems.urls")),
+    path("", include("insights.urls")),
+    path("integrations/", include("integrations.urls")),
+    path("api/", include("api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -69,3 +69,16 @@ def test_demo_users_can_log_in(client):
     response = client.post("/accounts/login/", {"username": "jane", "password": "let-me-in-2026"})
     assert response.status_code == 302
     assert client.get("/incidents/").status_code == 200
+
+
+def test_apps_depend_downward_only():
+    """The import-linter contract in pyproject.toml: a new upward import fails here."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

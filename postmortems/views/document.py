@@ -1,16 +1,47 @@
-"""Starting a postmortem and exporting it."""
+"""The document page: declaring an incident, its page, starting its postmortem, exporting it."""
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents.services import get_incident_for
 
 from ..document import Document
 from ..export import export_filename, export_markdown
-from ..forms import StartPostmortemForm
-from ..services import get_postmortem_for, start_postmortem
+from ..forms import NewIncidentForm, StartPostmortemForm
+from ..services import get_document_for, get_postmortem_for, start_postmortem
+
+
+@require_GET
+def incident_detail(request, reference):
+    document = Document(get_document_for(request.user, reference), request.user)
+    return render(
+        request,
+        "incidents/detail.html",
+        {
+            "incident": document.incident,
+            "document": document,
+            "start_form": None if document.postmortem else StartPostmortemForm(),
+            "presence_poll_seconds": settings.PRESENCE_POLL_SECONDS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def incident_create(request):
+    form = NewIncidentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            incident = form.save(commit=False)
+            incident.created_by = request.user
+            incident.save()
+            form.save_m2m()
+            start_postmortem(incident, form.cleaned_data["template"], by=request.user)
+        return redirect(incident)
+    status = 422 if form.is_bound else 200
+    return render(request, "incidents/form.html", {"form": form}, status=status)
 
 
 @require_POST

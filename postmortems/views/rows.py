@@ -10,7 +10,7 @@ from incidents.timeline_paste import PasteError
 
 from ..document import Document
 from ..editing import ROW_SECTIONS
-from ..forms import ActionItemStatusForm, BaseVersionForm, TimelinePasteForm
+from ..forms import BaseVersionForm, TimelinePasteForm
 from ..services import (
     StaleEdit,
     add_row,
@@ -19,7 +19,6 @@ from ..services import (
     move_row,
     paste_timeline,
     save_row,
-    set_action_item_status,
 )
 from .base import after_change, conflict_context, editable_for, in_place, rebased, render_fragment
 
@@ -176,15 +175,3 @@ def timeline_paste(request, reference):
     if not form.is_bound:
         return render_fragment(request, PASTE, context)
     return in_place(render_fragment(request, PASTE, context, status=422), "#paste-form")
-
-
-@require_POST
-def action_item_status(request, reference, pk):
-    incident = get_document_for(request.user, reference, edit=True)
-    editable_for(incident, "action_items")
-    form = ActionItemStatusForm(request.POST)
-    if not form.is_valid():
-        return HttpResponseBadRequest("Unknown status.")
-    with suppress(StaleEdit):  # deleted meanwhile; the refreshed list shows it
-        set_action_item_status(incident, pk, form.cleaned_data["status"], request.user)
-    return after_change(request, reference, "action_items")

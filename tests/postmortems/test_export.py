@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from postmortems.demo import (
+from actionitems.demo import (
     build_checkout_outage_postmortem,
     build_connection_pool_postmortem,
     ensure_people,

@@ -2,7 +2,7 @@ import secrets
 
 from django.core.management.base import BaseCommand
 
-from postmortems.demo import DEMO_PEOPLE, seed_demo
+from actionitems.demo import DEMO_PEOPLE, seed_demo
 
 
 class Command(BaseCommand):

@@ -11,11 +11,18 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from actionitems.models import ActionItem
 from incidents.models import Incident, IncidentService, Membership, Service, Team, TimelineEvent
+from postmortems import review
+from postmortems.models import (
+    ContributingFactor,
+    FiveWhy,
+    FollowUp,
+    Postmortem,
+    ReviewEvent,
+    ReviewRequest,
+)
 
-from . import review
-from .models import ContributingFactor, FiveWhy, FollowUp, Postmortem, ReviewEvent, ReviewRequest
+from .models import ActionItem
 
 DEMO_TEAM = "Payments Platform"
 
