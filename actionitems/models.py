@@ -66,6 +66,14 @@ class ActionItem(models.Model):
         blank=True,
         related_name="action_items",
     )
+    # An owner without an account: a team ("QA Team", "DevOps") or a person not signed up.
+    # Their reminders go to the team's managers, who pass them on.
+    owner_name = models.CharField(
+        "owner (name)",
+        max_length=200,
+        blank=True,
+        help_text="A team or a person without an account, when no user owns it.",
+    )
     due_date = models.DateField(null=True, blank=True)
     priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
@@ -89,6 +97,10 @@ class ActionItem(models.Model):
                 | (~Q(status__in=["done", "wont_do"]) & Q(completed_at__isnull=True)),
                 name="action_item_completed_at_iff_closed",
             ),
+            models.CheckConstraint(
+                condition=Q(owner__isnull=True) | Q(owner_name=""),
+                name="action_item_one_kind_of_owner",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "due_date"]),
@@ -110,6 +122,17 @@ class ActionItem(models.Model):
 
     def get_absolute_url(self):
         return reverse("actionitems:detail", args=[self.pk])
+
+    @property
+    def owner_display(self):
+        """Who owns it, as people read it: the account's name or the free-text owner."""
+        if self.owner is not None:
+            return self.owner.get_full_name() or self.owner.get_username()
+        return self.owner_name
+
+    @property
+    def has_owner(self):
+        return self.owner_id is not None or bool(self.owner_name)
 
     @property
     def is_closed(self):

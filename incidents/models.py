@@ -131,6 +131,13 @@ class Incident(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the last follow-up check passed after resolution ("all clear"); the response
+    # metrics keep using resolved_at.
+    all_clear_at = models.DateTimeField("all clear", null=True, blank=True)
+    # The pager's or ticket system's key for this incident (PagerDuty, Opsgenie, JIRA-1234).
+    external_id = models.CharField(
+        "external incident id", max_length=100, blank=True, db_index=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -153,7 +160,13 @@ class Incident(models.Model):
                     | Q(**{f"{name}__gte": F("started_at")}),
                     name=f"incident_{name}_not_before_start",
                 )
-                for name in ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
+                for name in (
+                    "detected_at",
+                    "acknowledged_at",
+                    "mitigated_at",
+                    "resolved_at",
+                    "all_clear_at",
+                )
             ),
         ]
         indexes = [models.Index(fields=["team", "-started_at"])]
@@ -192,13 +205,21 @@ class Incident(models.Model):
     def clean(self):
         errors = {}
         if self.started_at:
-            for name in ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at"):
+            for name in (
+                "detected_at",
+                "acknowledged_at",
+                "mitigated_at",
+                "resolved_at",
+                "all_clear_at",
+            ):
                 value = getattr(self, name)
                 if value and value < self.started_at:
                     label = self._meta.get_field(name).verbose_name
                     errors[name] = f"The {label} cannot be before the incident started."
         if self.mitigated_at and self.resolved_at and self.resolved_at < self.mitigated_at:
             errors["resolved_at"] = "An incident cannot be resolved before it was mitigated."
+        if self.all_clear_at and self.resolved_at and self.all_clear_at < self.resolved_at:
+            errors["all_clear_at"] = "The all clear cannot come before the incident was resolved."
         if self.status == self.Status.RESOLVED and not self.resolved_at:
             errors["resolved_at"] = "A resolved incident needs the time it was resolved."
         if errors:
