@@ -19,7 +19,7 @@ from incidents.forms import DateTimeLocalInput
 from incidents.models import Incident, IncidentService, TimelineEvent
 
 from .layouts import SECTIONS
-from .models import ContributingFactor, FiveWhy, FollowUp, Postmortem
+from .models import AdditionalSection, ContributingFactor, FiveWhy, FollowUp, Postmortem
 from .templatetags.studio import display_name
 
 
@@ -390,6 +390,16 @@ ROW_SECTIONS = {
             lambda row: f"{row.due_on:%Y-%m-%d} | {row.title} | {row.notes}",
             order="time",
             add_label="Add follow-up",
+        ),
+        RowSection(
+            "additional_sections",
+            "Additional sections",
+            AdditionalSection,
+            "postmortem",
+            ("title", "body"),
+            lambda row: f"## {row.title}\n{row.body}",
+            add_label="Add a section",
+            row_tag="section",
         ),
         RowSection(
             "services",

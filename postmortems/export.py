@@ -61,6 +61,9 @@ class MarkdownExport:
         title = self.layout.document_title.format(title=self.incident.title)
         parts = [f"# {title}", self.header(), "---"]
         for group in self.layout.groups:
+            keys = [p.key for p in group.placements]
+            if keys == ["additional_sections"] and not self.postmortem.additional_sections.all():
+                continue
             parts.append(f"## {group.title}")
             for placement in group.placements:
                 if not group.is_single:
@@ -289,6 +292,12 @@ class MarkdownExport:
         if related:
             parts.append("**Related Incidents**:\n" + "\n".join(related))
         return "\n\n".join(p for p in parts if p)
+
+    def section_additional_sections(self):
+        return "\n\n".join(
+            f"### {row.title}\n\n{row.body}".strip()
+            for row in self.postmortem.additional_sections.all()
+        )
 
     def section_follow_ups(self):
         lines = []

@@ -59,6 +59,7 @@ SECTIONS = {
         ),
         Section("acknowledgments", "Acknowledgments", fields=("acknowledgments",)),
         Section("follow_ups", "Follow-ups"),
+        Section("additional_sections", "Additional sections"),
     )
 }
 
@@ -220,6 +221,14 @@ FULL = Layout(
             "Follow-ups",
             ("follow_ups", "Follow-ups", "Dated check-ins on action item progress."),
         ),
+        _group(
+            "Additional Sections",
+            (
+                "additional_sections",
+                "Additional Sections",
+                "Anything the template has no place for, under its own heading.",
+            ),
+        ),
     ),
     timeline_columns=("Time (UTC)", "Event", "Actor"),
     action_item_columns=("#", "Action", "Priority", "Owner", "Due Date", "Status"),
@@ -323,6 +332,14 @@ INCIDENT_POSTMORTEM = Layout(
             "Follow-ups",
             ("follow_ups", "Follow-ups", "Weekly check-ins on action item progress."),
         ),
+        _group(
+            "Additional Sections",
+            (
+                "additional_sections",
+                "Additional Sections",
+                "Anything the template has no place for, under its own heading.",
+            ),
+        ),
     ),
     timeline_columns=("Time", "Event", "Actor/System"),
     action_item_columns=("ID", "Action", "Owner", "Due Date", "Status"),
@@ -423,6 +440,14 @@ INCIDENT_REPORT = Layout(
         _group(
             "Follow-ups",
             ("follow_ups", "Follow-ups", "Dated check-ins after the report."),
+        ),
+        _group(
+            "Additional Sections",
+            (
+                "additional_sections",
+                "Additional Sections",
+                "Anything the template has no place for, under its own heading.",
+            ),
         ),
     ),
     timeline_columns=("Time (UTC)", "Event", "Action Taken", "By Whom"),

@@ -207,6 +207,29 @@ class FollowUp(models.Model):
         return f"{self.due_on}: {self.title}"
 
 
+class AdditionalSection(models.Model):
+    """A titled Markdown section the templates have no place for: a heading of an imported
+    document that maps to no known section ("Customer Communication", "Monitoring Graphs"),
+    or one an author adds. Kept in order, with its heading, and exported."""
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="additional_sections"
+    )
+    title = models.CharField("heading", max_length=200)
+    body = models.TextField(blank=True, help_text="Markdown.")
+    # The known section it followed in the source document (a key of layouts.SECTIONS), so an
+    # export can put it back where it was; empty: at the end.
+    after = models.CharField(max_length=40, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.title
+
+
 class Comment(models.Model):
     """A remark on one section; replies are one level deep, and a thread can be resolved."""
 
@@ -336,6 +359,9 @@ class Revision(models.Model):
     new_text = models.TextField(blank=True)
     # The section's values after this save, so that it can be restored exactly.
     data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # How the change arrived when not through the editor: "imported", "from email", "merged
+    # with <name>", "admin"; shown in the history.
+    note = models.CharField(max_length=200, blank=True)
     restored_from = models.PositiveIntegerField(null=True, blank=True)
 
     objects = RevisionQuerySet.as_manager()

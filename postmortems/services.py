@@ -37,6 +37,7 @@ def incidents_with_documents():
         "postmortem__contributing_factors",
         "postmortem__action_items__owner",
         "postmortem__follow_ups",
+        "postmortem__additional_sections",
         "postmortem__related_incidents",
         Prefetch(
             "postmortem__review_requests",
