@@ -3,6 +3,7 @@
 from django import template
 from django.utils.safestring import mark_safe
 
+from postmortems.importing.durations import format_duration
 from postmortems.markdown import render_markdown
 
 register = template.Library()
@@ -16,17 +17,7 @@ def markdown(text):
 @register.filter
 def duration(value):
     """A timedelta as people say it: "<1 min", "30 min", "2 h 34 min", "1 d 3 h"."""
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    if minutes < 1:
-        return "<1 min"
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
-    if minutes and not days:
-        parts.append(f"{minutes} min")
-    return " ".join(p for p in parts if p)
+    return format_duration(value)
 
 
 @register.filter
