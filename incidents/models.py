@@ -351,6 +351,7 @@ class TimelineEvent(models.Model):
     occurred_at = models.DateTimeField("time (UTC)")
     description = models.TextField("event", help_text="Markdown.")
     action_taken = models.CharField(max_length=300, blank=True)
+    notes = models.TextField(blank=True, help_text="Markdown. Details that are not the event.")
     actor = models.CharField(
         max_length=100, blank=True, help_text='A person, a team or a system ("PagerDuty").'
     )

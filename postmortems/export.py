@@ -1,14 +1,24 @@
 """Export a postmortem as Markdown in the shape of its template (../shared/seeds/).
 
+Every non-empty field and row goes out: what the layout has no place for goes under a
+closing "Additional Sections" heading, and the additional sections stand where they stood.
+The importer (postmortems/importing) reads this Markdown back to the same postmortem, so
+export -> import -> export gives the same text; lines the export derives (durations, the
+response metrics) are written only from what the header also says.
+
 Plain Python rather than a Django template: Markdown is whitespace-sensitive and tables must
 be escaped cell by cell, which template tags make hard to read.
 """
 
+import re
 from datetime import UTC
 
 from django.utils import timezone
 
-from postmortems.templatetags.studio import display_name, duration, md_cell
+from postmortems.importing.durations import format_duration
+from postmortems.importing.parser import guess_kind
+from postmortems.layouts import SECTIONS
+from postmortems.templatetags.studio import display_name
 
 NOT_WRITTEN = "_Not written yet._"
 
@@ -19,14 +29,21 @@ STATUS_MARKS = {
     "done": "✅ Done",
     "wont_do": "🚫 Won't do",
 }
+ROLE_NAMES = {"engineering_lead": "Engineering lead", "manager": "Manager"}
 
 
 def export_filename(postmortem):
     return f"{postmortem.incident.reference}-postmortem.md"
 
 
-def export_markdown(postmortem):
-    return MarkdownExport(postmortem).render()
+def export_markdown(postmortem, layout=None):
+    return MarkdownExport(postmortem, layout).render()
+
+
+def cell(value):
+    """One cell of a Markdown table: pipes escaped, line breaks as <br>."""
+    text = str(value if value is not None else "").strip()
+    return text.replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def table(header, rows):
@@ -34,13 +51,8 @@ def table(header, rows):
         "| " + " | ".join(header) + " |",
         "|" + "|".join("-" * (len(h) + 2) for h in header) + "|",
     ]
-    lines += ["| " + " | ".join(md_cell(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def bullet_fields(pairs):
-    """`- **Label**: value` lines, skipping unknown values."""
-    return "\n".join(f"- **{label}**: {value}" for label, value in pairs if value not in (None, ""))
 
 
 def utc(moment):
@@ -51,57 +63,140 @@ def day(moment):
     return f"{utc(moment):%Y-%m-%d}"
 
 
+HEADING = re.compile(r"^(#{1,6})(\s)", re.MULTILINE)
+FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def relevel(text, level):
+    """Sub-headings of a section's text sit one level below the heading it is placed under,
+    so that a reader (and the importer) sees them inside it."""
+    lines = (text or "").split("\n")
+    inside, levels = False, []
+    for line in lines:
+        if FENCE.match(line):
+            inside = not inside
+        elif not inside and (match := HEADING.match(line)):
+            levels.append(len(match[1]))
+    if not levels:
+        return text or ""
+    shift = level + 1 - min(levels)
+    out, inside = [], False
+    for line in lines:
+        if FENCE.match(line):
+            inside = not inside
+        elif not inside and (match := HEADING.match(line)):
+            line = "#" * max(1, min(6, len(match[1]) + shift)) + line[len(match[1]) :]
+        out.append(line)
+    return "\n".join(out)
+
+
 class MarkdownExport:
-    def __init__(self, postmortem):
+    def __init__(self, postmortem, layout=None):
         self.postmortem = postmortem
         self.incident = postmortem.incident
-        self.layout = postmortem.layout
+        self.layout = layout or postmortem.layout
+        self.additional = list(postmortem.additional_sections.all())
+        self.placed_keys = set(self.layout.section_keys)
 
     def render(self):
         title = self.layout.document_title.format(title=self.incident.title)
         parts = [f"# {title}", self.header(), "---"]
+        for row in self.anchored(""):
+            parts += self.additional_block(row, 2)
+        if parts[-1] != "---":
+            parts.append("---")
         for group in self.layout.groups:
-            keys = [p.key for p in group.placements]
-            if keys == ["additional_sections"] and not self.postmortem.additional_sections.all():
+            placements = [p for p in group.placements if p.key != "additional_sections"]
+            if not placements:
                 continue
+            level = 2 if group.is_single else 3
             parts.append(f"## {group.title}")
-            for placement in group.placements:
+            for placement in placements:
                 if not group.is_single:
                     parts.append(f"### {placement.title}")
-                parts.append(self.section(placement).strip() or NOT_WRITTEN)
+                parts.append(relevel(self.section(placement.key), level).strip() or NOT_WRITTEN)
+                for row in self.anchored(placement.key):
+                    parts += self.additional_block(row, level)
             parts.append("---")
-        parts += ["## Sign-off", self.sign_off(), "---"]
+        closing = self.closing_sections()
+        if closing:
+            parts += ["## Additional Sections", *closing, "---"]
+        parts += ["## Sign-off", self.sign_off()]
+        for row in self.anchored("sign_off"):
+            parts += self.additional_block(row, 2)
+        parts.append("---")
         if self.layout.closing:
             parts.append(self.layout.closing)
-        return "\n\n".join(parts).strip() + "\n"
+        return "\n\n".join(p for p in parts if p is not None).strip() + "\n"
 
-    # Header: the facts each seed template opens with.
+    # Additional sections stand after the section they followed.
+
+    def anchored(self, key):
+        return [row for row in self.additional if self.anchor_of(row) == key]
+
+    def anchor_of(self, row):
+        after = row.after or ""
+        if after in ("", "sign_off"):
+            return after
+        if after == "_end":
+            return "sign_off"
+        if after in self.placed_keys:
+            return after
+        return f"closing:{after}"  # placed after that section under Additional Sections
+
+    def additional_block(self, row, level):
+        return [f"{'#' * level} {row.title}", relevel(row.body, level).strip() or NOT_WRITTEN]
+
+    def closing_sections(self):
+        """Sections this layout does not show, with their anchored additional sections, and
+        additional sections whose place is not in this layout."""
+        parts = []
+        done = set()
+        for key, section in SECTIONS.items():
+            if key in self.placed_keys or key == "additional_sections":
+                continue
+            text = self.section(key).strip()
+            anchored = [r for r in self.additional if self.anchor_of(r) == f"closing:{key}"]
+            if text or anchored:
+                parts += [f"### {section.title}", relevel(text, 3) or NOT_WRITTEN]
+            for row in anchored:
+                parts += self.additional_block(row, 3)
+                done.add(row.pk)
+        for row in self.additional:
+            anchor = self.anchor_of(row)
+            if anchor.startswith("closing:") and row.pk not in done:
+                parts += self.additional_block(row, 3)
+        return parts
+
+    # Header: the facts each seed template opens with, then every other fact set.
 
     def header(self):
         incident, pm = self.incident, self.postmortem
-        started, resolved = utc(incident.started_at), utc(incident.resolved)
+        started, resolved = utc(incident.started_at), utc(incident.resolved_at)
         authors = ", ".join(display_name(u) for u in pm.authors.all()) or "—"
-        common = [
-            ("Incident ID", f"`{incident.reference}`"),
-            ("Severity", incident.get_severity_display()),
-            ("Status", incident.get_status_display()),
-        ]
+        identifier = ("Incident ID", f"`{incident.external_id or incident.reference}`")
+        severity = ("Severity", incident.get_severity_display())
+        status = ("Status", incident.get_status_display())
+        shown = {"started_at", "resolved_at"}
         if self.layout.key == "incident_report":
             fields = [
                 ("Date", f"{started:%Y-%m-%d}"),
-                ("Time Started", f"{started:%H:%M} UTC"),
-                ("Time Resolved", f"{resolved:%H:%M} UTC" if resolved else "Ongoing"),
-                ("Duration", duration(incident.duration) if resolved else "Ongoing"),
-                *common,
+                ("Time Started", self.clock(started)),
+                ("Time Resolved", self.clock(resolved) if resolved else "Ongoing"),
+                ("Duration", self.duration_text() or "Ongoing"),
+                identifier,
+                severity,
+                status,
                 ("Report Created By", authors),
             ]
         elif self.layout.key == "incident_postmortem":
-            span = f" ({started:%H:%M} UTC - {resolved:%H:%M} UTC)" if resolved else ""
+            span = f" ({self.clock(started)} - {self.clock(resolved)})" if resolved else ""
             fields = [
-                *common[:1],
+                identifier,
                 ("Date", f"{started:%Y-%m-%d}"),
-                ("Duration", f"{duration(incident.duration)}{span}" if resolved else "Ongoing"),
-                *common[1:],
+                ("Duration", f"{self.duration_text()}{span}" if resolved else "Ongoing"),
+                severity,
+                status,
                 ("Services Affected", self.services_inline() or "—"),
                 ("Authors", authors),
             ]
@@ -112,9 +207,42 @@ class MarkdownExport:
                 ("Date of Post-Mortem", f"{timezone.localdate(pm.created_at):%Y-%m-%d}"),
                 ("Author", authors),
                 ("Reviewers", reviewers or "—"),
-                *common,
+                identifier,
+                severity,
+                status,
+                ("Time Started", self.clock(started)),
             ]
+            if resolved:
+                fields.append(("Time Resolved", self.clock(resolved)))
+        for name, label in (
+            ("detected_at", "Detected"),
+            ("acknowledged_at", "Acknowledged"),
+            ("mitigated_at", "Mitigated"),
+            ("resolved_at", "Time Resolved"),
+            ("all_clear_at", "All Clear"),
+        ):
+            value = getattr(incident, name)
+            if value is not None and name not in shown:
+                fields.append((label, self.clock(value)))
+        if incident.commander:
+            fields.append(("Incident Commander", display_name(incident.commander)))
         return "\n".join(f"**{label}**: {value}  " for label, value in fields).rstrip()
+
+    def clock(self, moment):
+        """HH:MM UTC on the incident's day, with the date on any other day."""
+        moment = utc(moment)
+        seconds = f":{moment:%S}" if moment.second else ""
+        if moment.date() == utc(self.incident.started_at).date():
+            return f"{moment:%H:%M}{seconds} UTC"
+        return f"{moment:%Y-%m-%d %H:%M}{seconds} UTC"
+
+    def duration_text(self):
+        """Start to resolved, from the two times the header shows (never from the timeline,
+        which a reader of the header could not check)."""
+        incident = self.incident
+        if incident.resolved_at is None:
+            return ""
+        return format_duration(incident.resolved_at - incident.started_at)
 
     def services_inline(self):
         return ", ".join(
@@ -125,33 +253,33 @@ class MarkdownExport:
     # Sections: a method for each section with a shape of its own; a section that is one
     # Markdown field is exported as written.
 
-    def section(self, placement):
-        shaped = getattr(self, f"section_{placement.key}", None)
+    def section(self, key):
+        shaped = getattr(self, f"section_{key}", None)
         if shaped is not None:
             return shaped()
-        (field,) = placement.section.fields
+        (field,) = SECTIONS[key].fields
         return getattr(self.postmortem, field)
 
     def section_impact(self):
-        pm, incident = self.postmortem, self.incident
+        pm = self.postmortem
         parts = []
-        users = bullet_fields(
+        users = bullets(
             [
                 ("Scope", pm.user_scope),
                 ("Count", f"~{pm.users_affected:,} users" if pm.users_affected else None),
-                ("Duration", duration(incident.duration) if incident.duration else None),
+                ("Duration", self.duration_text() or None),
             ]
         )
-        if users:
+        if users and (pm.user_scope or pm.users_affected):
             parts.append(f"**Users Affected**:\n{users}")
         services = [
             f"- {impact.service.name}: {impact.get_impact_display().lower()}"
             + (f" ({impact.note})" if impact.note else "")
-            for impact in incident.service_impacts.all()
+            for impact in self.incident.service_impacts.all()
         ]
         if services:
             parts.append("**Services Affected**:\n" + "\n".join(services))
-        business = bullet_fields(
+        business = bullets(
             [
                 ("Revenue Lost", f"${pm.revenue_impact:,.2f}" if pm.revenue_impact else None),
                 ("SLA Breach", self.sla_breach_text()),
@@ -161,6 +289,7 @@ class MarkdownExport:
                     if pm.support_tickets is not None
                     else None,
                 ),
+                ("Availability SLO", f"{pm.slo_target.normalize()}%" if pm.slo_target else None),
             ]
         )
         if business:
@@ -172,47 +301,69 @@ class MarkdownExport:
     def sla_breach_text(self):
         pm = self.postmortem
         budget = pm.error_budget_minutes
-        if budget is None or pm.sla_breached is None:
+        downtime = self.duration_text()
+        if budget is None or not downtime:
             return None
-        downtime = duration(pm.downtime)
-        comparison = ">" if pm.sla_breached else "<"
+        minutes = (self.incident.resolved_at - self.incident.started_at).total_seconds() / 60
+        breached = minutes > budget
         return (
-            f"{'Yes' if pm.sla_breached else 'No'} ({downtime} {comparison} {budget:.1f} min "
-            f"monthly budget for {pm.slo_target.normalize()}%)"
+            f"{'Yes' if breached else 'No'} ({downtime} {'>' if breached else '<'} "
+            f"{budget:.1f} min monthly budget for {pm.slo_target.normalize()}%)"
         )
 
     def section_timeline(self):
-        columns = self.layout.timeline_columns
-        bold_decisions = self.layout.key == "incident_postmortem"
+        events = list(self.incident.timeline_events.all())
+        if not events:
+            return ""
+        columns = list(self.layout.timeline_columns)
+        if any(e.action_taken for e in events) and len(columns) < 4:
+            columns.append("Action Taken")
+        if any(e.notes for e in events):
+            columns.append("Notes")
+        if any(e.kind != guess_kind(e.description) for e in events):
+            columns.append("Kind")
         start_day = utc(self.incident.started_at).date()
         rows = []
-        for event in self.incident.timeline_events.all():
+        for event in events:
             at = utc(event.occurred_at)
-            time = f"{at:%H:%M}" if at.date() == start_day else f"{at:%Y-%m-%d %H:%M}"
+            time = f"{at:%H:%M}" + (f":{at:%S}" if at.second else "")
+            if at.date() != start_day:
+                time = f"{at:%Y-%m-%d} {time}"
             description = event.description
-            if bold_decisions and event.is_key_decision:
+            if event.is_key_decision:
                 description = f"**{description}**"
-            if len(columns) == 4:
-                rows.append([time, description, event.action_taken, event.actor])
-            else:
-                rows.append([time, description, event.actor])
-        if not rows:
-            return ""
+            values = {
+                "time": time,
+                "event": description,
+                "action taken": event.action_taken,
+                "notes": event.notes,
+                "kind": event.kind,
+            }
+            row = []
+            for column in columns:
+                name = column.lower()
+                if name.startswith("time"):
+                    row.append(values["time"])
+                elif name in values:
+                    row.append(values[name])
+                else:  # Actor, Actor/System, By Whom
+                    row.append(event.actor)
+            rows.append(row)
         body = table(columns, rows)
-        if self.layout.key == "full" and self.incident.duration is not None:
-            body += f"\n\n**Total Duration**: {duration(self.incident.duration)}"
+        if self.layout.key == "full" and self.duration_text():
+            body += f"\n\n**Total Duration**: {self.duration_text()}"
         return body
 
     def section_root_cause(self):
         pm = self.postmortem
         parts = [pm.root_cause]
         if pm.trigger:
-            parts.append(f"**What triggered it**: {pm.trigger}")
+            parts.append(f"**What triggered it**:\n{pm.trigger}")
         return "\n\n".join(p for p in parts if p)
 
     def section_five_whys(self):
         return "\n\n".join(
-            f"**{n}. {row.question}**\n→ {row.answer}"
+            f"**{n}. {row.question}**\n→ {row.answer}".rstrip()
             for n, row in enumerate(self.postmortem.five_whys.all(), start=1)
         )
 
@@ -222,7 +373,7 @@ class MarkdownExport:
             by_category.setdefault(factor.get_category_display(), []).append(factor.description)
         return "\n\n".join(
             f"**{category} Factors**:\n"
-            + "\n".join(f"{n}. {text}" for n, text in enumerate(texts, start=1))
+            + "\n".join(f"{n}. {indent(text, 3)}" for n, text in enumerate(texts, start=1))
             for category, texts in by_category.items()
         )
 
@@ -239,7 +390,7 @@ class MarkdownExport:
 
     def section_response(self):
         metrics = "\n".join(
-            f"- **{label}**: {duration(value)} ({how})"
+            f"- **{label}**: {format_duration(value)} ({how})"
             for label, value, how in self.incident.response_metrics()
         )
         parts = [f"**Response Timeline**:\n{metrics}", self.postmortem.response_notes]
@@ -247,6 +398,8 @@ class MarkdownExport:
 
     def section_resolution(self):
         pm = self.postmortem
+        if pm.resolution_short_term and not pm.resolution_long_term:
+            return pm.resolution_short_term
         parts = []
         if pm.resolution_short_term:
             parts.append(f"**Short-term**:\n\n{pm.resolution_short_term}")
@@ -260,26 +413,38 @@ class MarkdownExport:
             return ""
         numbered = list(enumerate(items, start=1))
         if not self.layout.action_items_by_term:
-            return self.action_item_table(numbered)
+            return self.action_item_table(numbered, items)
         by_term = {}
         for n, item in numbered:
             by_term.setdefault(item.get_term_display(), []).append((n, item))
         return "\n\n".join(
-            f"**{term.capitalize()}:**\n\n{self.action_item_table(rows)}"
+            f"**{term[0].upper()}{term[1:]}:**\n\n{self.action_item_table(rows, items)}"
             for term, rows in sorted(by_term.items(), key=lambda kv: kv[1][0][0])
         )
 
-    def action_item_table(self, numbered_items):
+    def action_item_table(self, numbered_items, all_items):
+        columns = list(self.layout.action_item_columns)
+        for extra in ("Priority", "Category", "Term", "Tracker", "Notes"):
+            wanted = {
+                "Term": not self.layout.action_items_by_term,
+                "Tracker": any(item.tracker_url for item in all_items),
+                "Notes": any(item.description for item in all_items),
+            }.get(extra, True)
+            if wanted and extra not in columns:
+                columns.append(extra)
         values = {
             "#": lambda n, item: n,
             "ID": lambda n, item: n,
             "Action": lambda n, item: item.title,
             "Priority": lambda n, item: item.priority,
-            "Owner": lambda n, item: display_name(item.owner) or "Unassigned",
+            "Owner": lambda n, item: item.owner_display or "—",
             "Due Date": lambda n, item: f"{item.due_date:%Y-%m-%d}" if item.due_date else "—",
             "Status": lambda n, item: STATUS_MARKS[item.status],
+            "Category": lambda n, item: item.get_category_display(),
+            "Term": lambda n, item: item.get_term_display(),
+            "Tracker": lambda n, item: item.tracker_url,
+            "Notes": lambda n, item: item.description,
         }
-        columns = self.layout.action_item_columns
         rows = [[values[c](n, item) for c in columns] for n, item in numbered_items]
         return table(columns, rows)
 
@@ -293,21 +458,17 @@ class MarkdownExport:
             parts.append("**Related Incidents**:\n" + "\n".join(related))
         return "\n\n".join(p for p in parts if p)
 
-    def section_additional_sections(self):
-        return "\n\n".join(
-            f"### {row.title}\n\n{row.body}".strip()
-            for row in self.postmortem.additional_sections.all()
-        )
-
     def section_follow_ups(self):
         lines = []
         for follow_up in self.postmortem.follow_ups.all():
             mark = "x" if follow_up.completed_at else " "
-            line = f"- [{mark}] {follow_up.due_on:%Y-%m-%d}: {follow_up.title}"
+            lines.append(f"- [{mark}] {follow_up.due_on:%Y-%m-%d}: {follow_up.title}")
             if follow_up.notes:
-                line += f": {' '.join(follow_up.notes.split())}"
-            lines.append(line)
+                lines.append(indent(follow_up.notes, 2, first=True))
         return "\n".join(lines)
+
+    def section_additional_sections(self):
+        return ""
 
     # The seeds' closing "Sign-off" block, from the review record.
 
@@ -320,7 +481,7 @@ class MarkdownExport:
             f"- [x] Author: {authors} - {day(sent[-1].at)}" if sent else f"- [ ] Author: {authors}"
         ]
         for review in pm.review_requests.all():
-            role, name = review.get_role_display(), display_name(review.reviewer)
+            role, name = ROLE_NAMES[review.role], display_name(review.reviewer)
             if review.decision == "approved":
                 lines.append(f"- [x] {role}: {name} - {day(review.decided_at)}")
             elif review.decision == "changes_requested":
@@ -342,3 +503,16 @@ class MarkdownExport:
                 f"**Next Review**: {pm.next_review_on:%Y-%m-%d} - Check action item progress"
             )
         return "\n".join(lines) + "\n\n" + "  \n".join(facts)
+
+
+def bullets(pairs):
+    """`- **Label**: value` lines, skipping unknown values."""
+    return "\n".join(f"- **{label}**: {value}" for label, value in pairs if value not in (None, ""))
+
+
+def indent(text, spaces, first=False):
+    """Continuation lines of a list item, indented under it."""
+    pad = " " * spaces
+    lines = (text or "").split("\n")
+    head = [pad + lines[0] if first and lines[0] else lines[0]]
+    return "\n".join(head + [pad + line if line.strip() else "" for line in lines[1:]])

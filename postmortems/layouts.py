@@ -218,8 +218,8 @@ FULL = Layout(
             ("acknowledgments", "Acknowledgments", "Thanks to the people who helped."),
         ),
         _group(
-            "Follow-ups",
-            ("follow_ups", "Follow-ups", "Dated check-ins on action item progress."),
+            "Follow-up Check-ins",
+            ("follow_ups", "Follow-up Check-ins", "Dated check-ins on action item progress."),
         ),
         _group(
             "Additional Sections",
@@ -329,8 +329,8 @@ INCIDENT_POSTMORTEM = Layout(
             ),
         ),
         _group(
-            "Follow-ups",
-            ("follow_ups", "Follow-ups", "Weekly check-ins on action item progress."),
+            "Follow-up Check-ins",
+            ("follow_ups", "Follow-up Check-ins", "Weekly check-ins on action item progress."),
         ),
         _group(
             "Additional Sections",
@@ -438,8 +438,8 @@ INCIDENT_REPORT = Layout(
             ),
         ),
         _group(
-            "Follow-ups",
-            ("follow_ups", "Follow-ups", "Dated check-ins after the report."),
+            "Follow-up Check-ins",
+            ("follow_ups", "Follow-up Check-ins", "Dated check-ins after the report."),
         ),
         _group(
             "Additional Sections",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
-from ..layouts import LAYOUTS
+from ..layouts import LAYOUTS, SECTIONS
 from . import tables
 from .durations import format_duration
 from .text import Repair, repair
@@ -32,11 +32,14 @@ from .vocabulary import (
     TEXT_FIELDS,
     block_label_target,
     normalize,
+    section_of,
     strip_emphasis,
     target_of,
 )
 
 MAX_EVENTS = 5000
+NOT_WRITTEN = "_Not written yet._"  # what the export writes under an empty section
+DETAILS = "Document details"  # header lines that are not facts of the incident
 
 # Titles our export (and the seeds) give each text field: a piece under one of these
 # headings needs no heading of its own in the field's text.
@@ -55,15 +58,35 @@ CANONICAL_TITLES: dict[str, tuple[str, ...]] = {
     "prevention": ("preventable", "prevention"),
     "lessons_learned": ("key lessons", "lessons learned", "lessons"),
     "communication_log": ("communication", "communication timeline"),
-    "supporting_info": (
-        "supporting information",
-        "related links",
-        "appendices",
-        "appendix",
-    ),
+    "supporting_info": ("supporting information", "related links", "appendices", "appendix"),
     "acknowledgments": ("acknowledgments",),
 }
 
+
+def _layout_titles() -> None:
+    """Every heading a layout gives a section is that section's own title too."""
+    for layout in LAYOUTS.values():
+        for group in layout.groups:
+            for placement in group.placements:
+                fields = [f for f in SECTIONS[placement.key].fields if f in TEXT_FIELDS]
+                if not fields:
+                    continue
+                titles = {normalize(placement.title)}
+                if group.is_single:
+                    titles.add(normalize(group.title))
+                CANONICAL_TITLES[fields[0]] = tuple(
+                    sorted({*CANONICAL_TITLES.get(fields[0], ()), *titles})
+                )
+        for section in SECTIONS.values():
+            fields = [f for f in section.fields if f in TEXT_FIELDS]
+            if fields:
+                CANONICAL_TITLES[fields[0]] = tuple(
+                    sorted({*CANONICAL_TITLES.get(fields[0], ()), normalize(section.title)})
+                )
+
+
+_layout_titles()
+NOTHING = {"", "—", "-", "–", "n/a", "na", "none", "tbd", "unassigned", "nobody"}
 TITLE_PREFIX = re.compile(
     r"^(?:post[- ]?mortem|incident (?:post[- ]?mortem|report|review)|rca|pir)\s*[:\-–—]\s*",
     re.IGNORECASE,
@@ -344,8 +367,17 @@ def route(parts: list[Part]) -> tuple[str, list[Piece], list[Placed]]:
     placed: list[Placed] = []
     stack: list[Frame] = []
     last_known = ""
-    for part in parts[1:]:
+    for index, part in enumerate(parts[1:], start=1):
         target = target_of(part.title)
+        following = parts[index + 1] if index + 1 < len(parts) else None
+        if (
+            target in TEXT_FIELDS
+            and _only_rules(part.body)
+            and following is not None
+            and following.level > part.level
+        ):
+            # "## Resolution" or "## Lessons Learned" holding only sub-sections: a group.
+            target = "group"
         if part.level == 1 and not title and target is None:
             title = TITLE_PREFIX.sub("", strip_emphasis(part.title)).strip()
             pieces[0].lines.extend(part.body)
@@ -371,8 +403,8 @@ def route(parts: list[Part]) -> tuple[str, list[Piece], list[Placed]]:
             pieces.append(piece)
             stack.append(Frame(part.level, target, piece))
             placed.append(Placed(part.line, part.title, target))
-            if target in TEXT_FIELDS or target in ROW_TARGETS or target == "services":
-                last_known = target
+            if target in TEXT_FIELDS or target in (*ROW_TARGETS, "services", "sign_off"):
+                last_known = "impact" if target == "services" else section_of(target)
             continue
         if parent is not None and parent.target == "additional":
             parent.piece.lines.append((part.line, _sub_heading(part, parent)))
@@ -403,14 +435,17 @@ def _sub_heading(part: Part, parent: Frame) -> str:
     will be kept (not the field's usual title) it goes one level deeper."""
     depth = max(1, part.level - parent.piece.level)
     heading = parent.piece.heading
-    if heading and normalize(heading) not in CANONICAL_TITLES.get(parent.target, (normalize(
-            heading),)):  # fmt: skip
+    if heading and normalize(heading) not in CANONICAL_TITLES.get(
+        parent.target, (normalize(heading),)
+    ):
         depth += 1
     return f"{'#' * min(6, 3 + depth)} {part.title}"
 
 
 def _only_rules(body: list[tuple[int, str]]) -> bool:
-    return all(not line.strip() or RULE.match(line) for _n, line in body)
+    return all(
+        not line.strip() or RULE.match(line) or line.strip() == NOT_WRITTEN for _n, line in body
+    )
 
 
 # Blocks inside a piece: a bold label alone on its line starts a block of the section it
@@ -418,7 +453,10 @@ def _only_rules(body: list[tuple[int, str]]) -> bool:
 
 
 def split_blocks(piece: Piece) -> list[Piece]:
-    blocks = [Piece(piece.target, piece.heading, piece.line, piece.level, [], piece.keep_heading)]
+    first = Piece(piece.target, piece.heading, piece.line, piece.level, [], piece.keep_heading)
+    first.after, first.label_line = piece.after, piece.label_line
+    blocks = [first]
+    content_seen = False
     fence = None
     for number, line in piece.lines:
         if FENCE.match(line):
@@ -426,6 +464,9 @@ def split_blocks(piece: Piece) -> list[Piece]:
         match = LABEL_LINE.match(line) if fence is None else None
         if match and not match["rest"].strip() and not match["indent"] and not match["bullet"]:
             target = block_label_target(match["label"])
+            own = normalize(match["label"]) in CANONICAL_TITLES.get(piece.target, ())
+            if target == piece.target and own and not content_seen and len(blocks) == 1:
+                continue  # the export's own label for this field ("**Short-term**:")
             returning = blocks[-1].target != piece.target and target == piece.target
             splits = target != piece.target and _may_split(piece.target, target)
             if target and (splits or returning):
@@ -434,6 +475,7 @@ def split_blocks(piece: Piece) -> list[Piece]:
                 blocks.append(block)
                 continue
         blocks[-1].lines.append((number, line))
+        content_seen = content_seen or bool(line.strip())
     return [block for block in blocks if block.lines or block is blocks[0]]
 
 
@@ -616,7 +658,7 @@ class Reader:
             # What is left of a header block is text of its own, never dropped.
             rest = [(n, line) for n, line in kept if line.strip() and not RULE.match(line)]
             if rest:
-                title = piece.heading or "Details"
+                title = piece.heading or DETAILS
                 after = "_end" if piece.target == "footer" else piece.after
                 self.document.additional.append(
                     AdditionalRow(
@@ -718,7 +760,7 @@ class Reader:
         elif target == "sign_off":
             self.sign_off(block)
         elif target == "additional":
-            body = _tidy([line for _n, line in block.lines])
+            body = _tidy([line for _n, line in block.lines if line.strip() != NOT_WRITTEN])
             self.document.additional.append(
                 AdditionalRow(block.line, strip_emphasis(block.heading), body, block.after)
             )
@@ -729,7 +771,7 @@ class Reader:
         """Append a piece to a text field. Its heading is kept, as a sub-heading or as the
         bold label it was, unless it is the field's own title and the field was empty."""
         existing = self.texts.setdefault(target, [])
-        body = _tidy(lines)
+        body = _tidy([line for line in lines if line.strip() != NOT_WRITTEN])
         canonical = normalize(block.heading) in CANONICAL_TITLES.get(target, ())
         needs_heading = bool(block.heading) and (bool(existing) or not canonical)
         if not body and not needs_heading:
@@ -747,6 +789,8 @@ class Reader:
 
     def text(self, block: Piece) -> None:
         lines = self.action_item_tables(block)
+        if not _tidy(lines) and len(lines) < len(block.lines):
+            return  # all it held was read as rows
         if block.target == "impact_summary":
             lines = self.impact(block, lines)
         elif block.target == "detection_notes":
@@ -793,6 +837,8 @@ class Reader:
         """What a list section could not read: inline labels naming a text section go there
         (`**Root Cause**: …` under the five whys), the rest to "<section> notes"."""
         for number, line in lines:
+            if line.strip() == NOT_WRITTEN:
+                continue
             match = LABEL_LINE.match(line)
             moved = block_label_target(match["label"]) if match and not match["indent"] else None
             if match and moved in TEXT_FIELDS and match["rest"].strip() and moved != target:
@@ -1054,8 +1100,10 @@ class Reader:
                 continue
             notes = [tables.cell(row, meanings, "notes")]
             due_text = strip_emphasis(tables.cell(row, meanings, "due"))
+            if due_text.lower() in NOTHING:
+                due_text = ""
             due = read_date(due_text) if due_text else None
-            if due_text and due is None and normalize(due_text) not in ("", "tbd", "n a"):
+            if due_text and due is None:
                 self.problem(number, f'due date "{due_text}" is not a date: kept in the notes')
                 notes.append(f"Due: {due_text}")
             status_text = tables.cell(row, meanings, "status")
@@ -1079,7 +1127,7 @@ class Reader:
                 ActionItemRow(
                     number,
                     title,
-                    owner=strip_emphasis(tables.cell(row, meanings, "owner")),
+                    owner=_someone(tables.cell(row, meanings, "owner")),
                     due_date=due,
                     priority=priority,
                     status=status or "open",
@@ -1209,26 +1257,45 @@ class Reader:
     # Services affected.
 
     def services(self, block: Piece) -> None:
-        leftover: list[tuple[int, str]] = []
+        """One service per bullet, until the list ends; what follows the list goes back to
+        the impact text it stood in, and bullets that are not services stay with it too."""
+        rest: list[str] = []
+        leftover: list[str] = []
+        listing = True
         for number, line in block.lines:
             item = LIST_ITEM.match(line)
-            row = service_row(number, item["text"]) if item and not item["indent"] else None
-            if row is None:
-                if line.strip():
-                    leftover.append((number, line))
+            if listing and not line.strip():
                 continue
-            if any(s.name.lower() == row.name.lower() for s in self.document.services):
-                self.document.services = [
-                    s for s in self.document.services if s.name.lower() != row.name.lower()
-                ]
-            self.document.services.append(row)
-        if leftover:
-            # Lines that are not services stay with the impact, under the label they had.
-            self.add_text(
-                "impact_summary",
-                Piece("impact_summary", block.heading, block.line, block.level, keep_heading=True),
-                [line for _n, line in leftover],
+            row = (
+                service_row(number, item["text"])
+                if listing and item and not item["indent"]
+                else None
             )
+            if row is None:
+                if listing and item:
+                    leftover.append(line)
+                    continue
+                listing = False
+                rest.append(line)
+                continue
+            self.document.services = [
+                s for s in self.document.services if s.name.lower() != row.name.lower()
+            ]
+            self.document.services.append(row)
+        if leftover and block.lines and not block.lines[0][1].strip():
+            leftover.insert(0, "")  # the blank line under the label, as written
+        if any(line.strip() for line in leftover):
+            label = Piece(
+                "impact_summary",
+                block.heading,
+                block.line,
+                block.level,
+                keep_heading=True,
+                label_line=block.label_line,
+            )
+            self.add_text("impact_summary", label, leftover)
+        if rest:
+            self.add_text("impact_summary", Piece("impact_summary", "", block.line, 0), rest)
 
     # Sign-off.
 
@@ -1293,6 +1360,11 @@ def _chunks(lines: list[tuple[int, str]]):
 def _is_action_item_table(table: tables.Table) -> bool:
     meanings = set(tables.columns(table.header, tables.ACTION_ITEM_COLUMNS).values())
     return "title" in meanings and len(meanings & {"owner", "due", "status", "priority"}) >= 2
+
+
+def _someone(text: str) -> str:
+    name = strip_emphasis(text).strip()
+    return "" if name.lower() in NOTHING else name
 
 
 def _tidy(lines: list[str]) -> str:
@@ -1420,6 +1492,31 @@ def term_of(text: str) -> str:
     return ""
 
 
+# First match wins, so the more specific words come first: "status page updated" is a
+# communication, not a page.
+KIND_KEYWORDS = [
+    ("decision", ("decision", "decided")),
+    ("communication", ("status page", "notified", "email", "announce", "tweet", "slack",
+                       "customer", "stakeholder", "update posted", "informed")),
+    ("acknowledge", ("acknowledg", " ack ")),
+    ("page", ("paged", "page ", "escalat")),
+    ("resolution", ("resolved", "resolution", "closed")),
+    ("mitigation", ("mitigat", "restored", "recover")),
+    ("alert", ("alert", "alarm", "fired")),
+    ("investigate", ("identified", "investigat", "checked", "checking", "confirmed",
+                     "analysis", "found")),
+    ("action", ("restart", "rollback", "roll back", "deploy", "scaled", "initiated", "fix")),
+]  # fmt: skip
+
+
+def guess_kind(description: str) -> str:
+    text = f" {description.lower()} "
+    for kind, words in KIND_KEYWORDS:
+        if any(word in text for word in words):
+            return kind
+    return "other"
+
+
 def kind_of(text: str) -> str:
     value = normalize(text)
     kinds = (
@@ -1524,6 +1621,8 @@ def service_row(number: int, text: str) -> ServiceRow | None:
     """`Frontend: down (note)` (our export), `✅ Frontend (down - unable to reach backend)`,
     `[x] Backend API`, `Checkout Service (complete outage)`."""
     raw = text.strip()
+    if raw.startswith("**"):
+        return None  # a label ("- **Scope**: …"), not a service
     box = CHECKBOX.match(raw)
     checked = None
     if box:

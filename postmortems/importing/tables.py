@@ -111,7 +111,7 @@ def columns(header: list[str], vocabulary: dict[str, tuple[str, ...]]) -> dict[i
     """{column index: meaning}; each meaning is given to one column, the first exact match
     winning, so "Action" is the event when there is no "Event" column and the action taken
     when there is one."""
-    names = [normalize(cell) for cell in header]
+    names = [normalize(cell) or cell.strip() for cell in header]
     found: dict[int, str] = {}
     for meaning, synonyms in vocabulary.items():
         for synonym in synonyms:

@@ -77,12 +77,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "mitigation steps", "fix",
     ),
     "resolution_long_term": (
-        "long term fix", "long term prevention", "permanent fix", "long term remediation",
+        "long term fix", "permanent fix", "long term remediation",
     ),
     "action_items": (
         "action items", "follow ups", "followups", "follow up items", "action plan",
-        "next steps", "remediation items", "corrective actions", "action items to prevent "
-        "recurrence", "tasks", "todo", "to do", "actions",
+        "next steps", "remediation items", "corrective actions", "long term prevention",
+        "action items to prevent recurrence", "tasks", "todo", "to do", "actions",
     ),
     "went_well": (
         "what went well", "went well", "what worked well", "what worked", "successes",
