@@ -188,6 +188,7 @@ class MarkdownExport:
                 severity,
                 status,
                 ("Report Created By", authors),
+                ("Report Date", f"{timezone.localdate(pm.created_at):%Y-%m-%d}"),
             ]
         elif self.layout.key == "incident_postmortem":
             span = f" ({self.clock(started)} - {self.clock(resolved)})" if resolved else ""

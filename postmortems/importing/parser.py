@@ -86,6 +86,29 @@ def _layout_titles() -> None:
 
 
 _layout_titles()
+# Headings our layouts use to hold several sections ("Resolution", "Lessons Learned").
+GROUP_TITLES = {
+    normalize(group.title)
+    for layout in LAYOUTS.values()
+    for group in layout.groups
+    if not group.is_single
+}
+# Headings our layouts use to hold several sections ("Resolution", "Lessons Learned").
+GROUP_TITLES = {
+    normalize(group.title)
+    for layout in LAYOUTS.values()
+    for group in layout.groups
+    if not group.is_single
+}
+
+
+def plain(heading: str) -> str:
+    """A heading compared word for word: "Root Cause (Brief)" is not "Root Cause"."""
+    text = strip_emphasis(heading).lower().rstrip(":?!. ")
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text).split())
+
+
+CANONICAL_PLAIN = {target: titles for target, titles in CANONICAL_TITLES.items()}
 NOTHING = {"", "—", "-", "–", "n/a", "na", "none", "tbd", "unassigned", "nobody"}
 TITLE_PREFIX = re.compile(
     r"^(?:post[- ]?mortem|incident (?:post[- ]?mortem|report|review)|rca|pir)\s*[:\-–—]\s*",
@@ -372,6 +395,7 @@ def route(parts: list[Part]) -> tuple[str, list[Piece], list[Placed]]:
         following = parts[index + 1] if index + 1 < len(parts) else None
         if (
             target in TEXT_FIELDS
+            and normalize(part.title) in GROUP_TITLES
             and _only_rules(part.body)
             and following is not None
             and following.level > part.level
@@ -464,7 +488,7 @@ def split_blocks(piece: Piece) -> list[Piece]:
         match = LABEL_LINE.match(line) if fence is None else None
         if match and not match["rest"].strip() and not match["indent"] and not match["bullet"]:
             target = block_label_target(match["label"])
-            own = normalize(match["label"]) in CANONICAL_TITLES.get(piece.target, ())
+            own = plain(match["label"]) in CANONICAL_PLAIN.get(piece.target, ())
             if target == piece.target and own and not content_seen and len(blocks) == 1:
                 continue  # the export's own label for this field ("**Short-term**:")
             returning = blocks[-1].target != piece.target and target == piece.target
@@ -674,12 +698,16 @@ class Reader:
             document.title = strip_emphasis(facts["title"].value)
         if "external_id" in facts:
             document.external_id = strip_emphasis(facts["external_id"].value).strip("[] ")
+        unread: list[Fact] = []  # facts that could not be read: kept as written
         if "date" in facts:
             document.day = read_date(_first_value(facts["date"].value))
             if document.day is None:
                 self.problem(facts["date"].line, f'"{facts["date"].value}" is not a date')
+                unread.append(facts["date"])
         if "written_on" in facts:
             document.written_on = read_date(_first_value(facts["written_on"].value))
+            if document.written_on is None:
+                unread.append(facts["written_on"])
         day = document.day or date.today()
         clock_times: dict[str, datetime] = {}
         window = facts.get("time") or facts.get("duration")
@@ -689,9 +717,10 @@ class Reader:
                 r"(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?:[A-Z]{2,5}|[+-]\d{2}:?\d{2})?",
                 window.value,
             )
-            if len(span) >= 2:
-                clock_times.setdefault("started", self.time(span[0], day, window.line))
-                clock_times.setdefault("resolved", self.time(span[1], day, window.line))
+            times = [self.time(text, day, window.line) for text in span[:2]]
+            if len(span) >= 2 and all(times):
+                clock_times.setdefault("started", times[0])
+                clock_times.setdefault("resolved", times[1])
         for name in ("started", "detected", "acknowledged", "mitigated", "resolved", "all_clear"):
             if name in facts:
                 value = _first_value(facts[name].value)
@@ -700,6 +729,8 @@ class Reader:
                 moment = self.time(value, day, facts[name].line)
                 if moment is not None:
                     clock_times[name] = moment
+                else:
+                    unread.append(facts[name])
         start = clock_times.get("started")
         for name, moment in sorted(clock_times.items(), key=lambda kv: kv[1]):
             if moment is None:
@@ -709,6 +740,9 @@ class Reader:
             setattr(document, f"{name}_at" if name != "started" else "started_at", moment)
         if document.day is None and document.started_at is not None:
             document.day = document.started_at.date()
+        for name in ("duration", "time"):
+            if name in facts and not self.window_read(facts[name]):
+                unread.append(facts[name])
         if "severity" in facts:
             document.severity = severity_of(facts["severity"].value)
             if not document.severity:
@@ -717,8 +751,12 @@ class Reader:
                     f'severity "{facts["severity"].value}" '
                     "is not one of SEV1-3 (or P0-P3, Critical/High/Medium/Low)",
                 )
+            if not document.severity or _several(facts["severity"].value):
+                unread.append(facts["severity"])
         if "status" in facts:
             document.status = status_of(facts["status"].value)
+            if not document.status or _several(facts["status"].value):
+                unread.append(facts["status"])
         if "review_status" in facts:
             document.review_status = facts["review_status"].value
         if "services" in facts:
@@ -726,6 +764,22 @@ class Reader:
                 row = service_row(facts["services"].line, name)
                 if row is not None:
                     self.document.services.append(row)
+        if unread:
+            lines = [f"**{fact.label}**: {fact.value}" for fact in sorted(unread, key=_line_of)]
+            self.document.additional.append(
+                AdditionalRow(unread[0].line, DETAILS, "\n".join(lines), "")
+            )
+
+    def window_read(self, fact: Fact) -> bool:
+        """A duration or time window says no more than the start and resolved times do."""
+        document = self.document
+        value = strip_emphasis(fact.value)
+        if normalize(value) in ("ongoing", "n a", "tbd", ""):
+            return True
+        if not (document.started_at and document.resolved_at):
+            return False
+        derived = format_duration(document.resolved_at - document.started_at)
+        return derived in value or len(re.findall(r"\d{1,2}:\d{2}", value)) >= 2
 
     def time(self, text: str, day: date, line: int) -> datetime | None:
         text = strip_emphasis(text).strip()
@@ -772,7 +826,7 @@ class Reader:
         bold label it was, unless it is the field's own title and the field was empty."""
         existing = self.texts.setdefault(target, [])
         body = _tidy([line for line in lines if line.strip() != NOT_WRITTEN])
-        canonical = normalize(block.heading) in CANONICAL_TITLES.get(target, ())
+        canonical = plain(block.heading) in CANONICAL_PLAIN.get(target, ())
         needs_heading = bool(block.heading) and (bool(existing) or not canonical)
         if not body and not needs_heading:
             return
@@ -1380,6 +1434,15 @@ def _tidy(lines: list[str]) -> str:
     return "\n".join(parts)
 
 
+def _line_of(fact: Fact) -> int:
+    return fact.line
+
+
+def _several(value: str) -> bool:
+    """ "SEV1 / SEV2 / SEV3" or "Resolved | Monitoring": a template's choices, not a value."""
+    return len(re.findall(r"[/|]", strip_emphasis(value))) >= 1 and len(value) > 12
+
+
 def _first_value(value: str) -> str:
     return strip_emphasis(value).split(" (")[0].strip()
 
@@ -1651,7 +1714,7 @@ def service_row(number: int, text: str) -> ServiceRow | None:
     if checked is not None and not impact:
         impact = "degraded" if checked else "unaffected"
     leading = re.match(
-        r"^(down|degraded|not affected|unaffected|saturated)\s*[-–—:]\s*(.*)$", note, re.I
+        r"^(down|degraded|not affected|unaffected)\s*[-–—:]\s*(.*)$", note, re.I
     )
     if leading:
         note = leading[2].strip()

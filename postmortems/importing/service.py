@@ -239,7 +239,7 @@ def write_import(plan: ImportPlan, *, by) -> Incident:
             _add_note(document, "Sign-off notes", "sign_off", unmatched)
         _rows(plan, incident, postmortem, by)
         _record_revisions(incident, by)
-    return incident
+    return Incident.objects.get(pk=incident.pk)
 
 
 def _add_note(document: ParsedDocument, title: str, after: str, lines: list[str]) -> None:
@@ -471,6 +471,10 @@ def _sign_off(plan: ImportPlan, postmortem: Postmortem, by) -> list[str]:
         people = [plan.people[name] for name in _names(row.names)]
         when = _noon(row.decided_on) if row.decided_on else None
         if row.role == "author":
+            named = {plan.people[name].user for name in _names(row.names)}
+            if None in named or not named or (row.decision == "approved" and not when):
+                unmatched.append(_sign_off_line(row))
+                continue
             if row.decision == "approved" and when:
                 history.append(
                     (

@@ -127,8 +127,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # Headings that only hold other sections; their own words come back from the layout.
     "group": (
         "incident details", "root cause analysis and contributing factors",
-        "detection and response", "postmortem template", "post mortem template",
-        "additional sections", "resolution and prevention",
+        "detection and response", "additional sections", "resolution and prevention",
     ),
 }  # fmt: skip
 
