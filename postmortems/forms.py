@@ -89,3 +89,74 @@ class NewIncidentForm(IncidentForm):
         initial=Postmortem.Template.FULL,
         help_text="The shape your team writes in; you can switch later without losing text.",
     )
+
+
+class TimeZoneField(forms.CharField):
+    """A zone for times written without one: an IANA name (Europe/Berlin) or UTC."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("initial", "UTC")
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        from .importing.times import TimeRefused, zone_named
+
+        value = (super().clean(value) or "UTC").strip()
+        try:
+            zone_named(value)
+        except TimeRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+        return value
+
+
+class ImportForm(forms.Form):
+    """A postmortem written elsewhere: a Markdown file, or its text pasted."""
+
+    file = forms.FileField(
+        label="Markdown file",
+        required=False,
+        help_text="A .md export of a Google Doc or Confluence page, up to 2 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown"}),
+    )
+    text = forms.CharField(
+        label="Or paste the Markdown",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12}),
+    )
+    team = forms.ModelChoiceField(queryset=None, label="Team", empty_label=None)
+    template = forms.ChoiceField(
+        label="Template",
+        required=False,
+        choices=[("", "Detect from the document"), *Postmortem.Template.choices],
+    )
+    zone = TimeZoneField(
+        label="Times without a zone are in",
+        help_text="UTC unless the document says otherwise (e.g. America/Los_Angeles).",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from incidents.forms import teams_of
+
+        self.fields["team"].queryset = teams_of(user)
+
+    def clean(self):
+        from .importing.service import MAX_IMPORT_BYTES, ImportRefused, read_upload
+
+        cleaned = super().clean()
+        upload, text = cleaned.get("file"), cleaned.get("text") or ""
+        if upload is not None:
+            try:
+                cleaned["text"] = read_upload(upload)
+            except ImportRefused as refused:
+                raise forms.ValidationError(str(refused)) from None
+        elif not text.strip():
+            raise forms.ValidationError("Choose a Markdown file or paste the document's text.")
+        elif len(text.encode("utf-8", "replace")) > MAX_IMPORT_BYTES:
+            raise forms.ValidationError("Import at most 2 MB of Markdown.")
+        return cleaned

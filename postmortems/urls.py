@@ -10,7 +10,7 @@ from django.views.generic import RedirectView
 from incidents import views as incident_views
 from incidents.converters import IncidentReferenceConverter
 
-from .views import comments, document, presence, review, rows, sections
+from .views import comments, document, importing, presence, review, rows, sections
 
 register_converter(IncidentReferenceConverter, "incident_ref")
 
@@ -66,6 +66,7 @@ incident_patterns = (
     [
         path("", incident_views.incident_list, name="list"),
         path("new/", document.incident_create, name="create"),
+        path("import/", importing.import_postmortem, name="import"),
         path("<incident_ref:reference>/", document.incident_detail, name="detail"),
     ],
     "incidents",

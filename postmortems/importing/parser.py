@@ -297,6 +297,9 @@ class Part:
 
 def outline(text: str) -> list[Part]:
     lines = text.split("\n")
+    # A document with no real sub-headings (some editors export headings as bold paragraphs)
+    # gets its bold lines that name a section read as headings; otherwise they stay text.
+    bold_headings = not any(ATX.match(line) and not line.startswith("# ") for line in lines)
     parts = [Part(0, "", 0)]
     fence: str | None = None
     index = 0
@@ -336,7 +339,8 @@ def outline(text: str) -> list[Part]:
         bold = BOLD_LINE.match(line.strip())
         label = (bold.group("label") or bold.group("label2")) if bold else None
         if (
-            label
+            bold_headings
+            and label
             and not line.rstrip().endswith(":")
             and not label.rstrip().endswith(":")
             and _previous_blank(lines, index)
@@ -846,6 +850,13 @@ class Reader:
         if not _tidy(lines) and len(lines) < len(block.lines):
             return  # all it held was read as rows
         if block.target == "impact_summary":
+            if block.label_line and normalize(block.heading) in (
+                "users affected",
+                "business impact",
+            ):
+                # Back from the services list to the export's own impact blocks.
+                lines = [block.label_line, *lines]
+                block = Piece(block.target, "", block.line, block.level)
             lines = self.impact(block, lines)
         elif block.target == "detection_notes":
             lines = self.detection(lines)
@@ -1713,9 +1724,7 @@ def service_row(number: int, text: str) -> ServiceRow | None:
             break
     if checked is not None and not impact:
         impact = "degraded" if checked else "unaffected"
-    leading = re.match(
-        r"^(down|degraded|not affected|unaffected)\s*[-–—:]\s*(.*)$", note, re.I
-    )
+    leading = re.match(r"^(down|degraded|not affected|unaffected)\s*[-–—:]\s*(.*)$", note, re.I)
     if leading:
         note = leading[2].strip()
         impact = {

@@ -72,6 +72,8 @@ class ImportPlan:
         document = self.document
         out = []
         for key, section in SECTIONS.items():
+            if key == "additional_sections":
+                continue  # listed one by one
             count = document.count(key)
             fields = [name for name in section.fields if document.texts.get(name)]
             if key == "impact":

@@ -28,7 +28,19 @@ def display_name(user):
 
 
 @register.filter
-def md_cell(value):
-    """Make a value safe for one cell of a Markdown table: one line, pipes escaped."""
-    text = " ".join(str(value if value is not None else "").split())
-    return text.replace("|", "\\|")
+def split(value):
+    return str(value).split()
+
+
+@register.filter
+def field_label(form, name):
+    """The label of a form's field, for an error list."""
+    field = form.fields.get(name)
+    return field.label if field is not None and field.label else name
+
+
+@register.filter
+def section_title(key):
+    from postmortems.layouts import SECTIONS
+
+    return SECTIONS[key].title if key in SECTIONS else key.replace("_", " ")

@@ -2,11 +2,11 @@ import secrets
 
 from django.core.management.base import BaseCommand
 
-from actionitems.demo import DEMO_PEOPLE, seed_demo
+from postmortems.demo import DEMO_PEOPLE, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create a demo team, its people and three incidents with full postmortems."
+    help = "Create a demo team, its people and incidents, importing the demo postmortems."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -24,7 +24,8 @@ class Command(BaseCommand):
         users = ", ".join([*DEMO_PEOPLE, "ravi"])
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo users: {users} (sarah manages Payments Platform; ravi is on another team)\n"
+                f"Demo users: {users} (sarah manages Payments Platform and is staff: she can "
+                "open /admin/; ravi is on another team)\n"
                 f"Password for all of them: {password}"
             )
         )
