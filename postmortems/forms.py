@@ -21,6 +21,29 @@ class BaseVersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
 
+class TimeZoneField(forms.CharField):
+    """A zone for times written without one: an IANA name (Europe/Berlin) or UTC."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("initial", "UTC")
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        from .importing.times import TimeRefused, zone_named
+
+        value = (super().clean(value) or "UTC").strip()
+        try:
+            zone_named(value)
+        except TimeRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+        return value
+
+
 class TimelinePasteForm(forms.Form):
     text = forms.CharField(
         label="Paste events",
@@ -28,12 +51,20 @@ class TimelinePasteForm(forms.Form):
             attrs={
                 "rows": 8,
                 "placeholder": "14:02 Jane acknowledged alert\n"
-                "| 14:05 | Confirmed connections at max (100/100) | SRE (Jane) |",
+                "2:05 PM PST Checked the pool\n"
+                "[14:07] mike: restarting pods\n"
+                "| Time (UTC) | Event | Person |\n|---|---|---|\n"
+                "| 14:10 | Pool back to 20/100 | Jane |",
             }
         ),
-        help_text="One event per line, starting with a UTC time (HH:MM). Markdown table rows "
-        "work too; **bold** events become key decisions. The date is the incident's.",
-        max_length=100_000,
+        help_text="One event per line, starting with a time: 14:02, 2:02 PM, [14:02], "
+        "2026-03-02 14:02 UTC, 14:02 +02:00 or 14:02 PST. Markdown tables are read by their "
+        "header names; **bold** events become key decisions. The date is the incident's.",
+        max_length=200_000,
+    )
+    zone = TimeZoneField(
+        label="Times without a zone are in",
+        help_text="UTC unless you say otherwise; every time is stored in UTC.",
     )
 
 
@@ -89,29 +120,6 @@ class NewIncidentForm(IncidentForm):
         initial=Postmortem.Template.FULL,
         help_text="The shape your team writes in; you can switch later without losing text.",
     )
-
-
-class TimeZoneField(forms.CharField):
-    """A zone for times written without one: an IANA name (Europe/Berlin) or UTC."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("initial", "UTC")
-        kwargs.setdefault("max_length", 64)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "widget", forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"})
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        from .importing.times import TimeRefused, zone_named
-
-        value = (super().clean(value) or "UTC").strip()
-        try:
-            zone_named(value)
-        except TimeRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
-        return value
 
 
 class ImportForm(forms.Form):

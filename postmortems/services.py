@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from incidents.models import Incident, TimelineEvent
 from incidents.services import get_incident_for
-from incidents.timeline_paste import parse_timeline
 
 from .editing import FIELD_SECTIONS, ROW_SECTIONS
+from .importing.parser import guess_kind, parse_paste
 from .models import (
     Comment,
     Mention,
@@ -265,9 +265,23 @@ def move_row(incident, key, pk, by, offset):
     return _row_change(incident, key, by, move)
 
 
-def paste_timeline(incident, text, by):
-    """Add every event of pasted notes at once, or none if a line cannot be read."""
-    events = parse_timeline(text, incident.started_at.astimezone(UTC).date())
+def read_paste(incident, text, zone="UTC"):
+    """Each line of pasted notes, accepted as an event or refused with the reason; events
+    already in the timeline (same minute, same text) are refused as duplicates."""
+    day = incident.started_at.astimezone(UTC).date()
+    lines = parse_paste(text, day, zone)
+    existing = set(incident.timeline_events.values_list("occurred_at", "description").order_by())
+    for line in lines:
+        event = line.event
+        if event is not None and (event.occurred_at.replace(second=0), event.description) in {
+            (at.replace(second=0), description) for at, description in existing
+        }:
+            line.event, line.reason = None, "already in the timeline"
+    return lines
+
+
+def paste_timeline(incident, events, by):
+    """Add the accepted events of a paste at once, after the events already there."""
 
     def create(locked):
         start = _next_position(ROW_SECTIONS["timeline"], locked)
@@ -276,9 +290,10 @@ def paste_timeline(incident, text, by):
                 incident=locked,
                 occurred_at=event.occurred_at,
                 description=event.description,
-                actor=event.actor,
-                action_taken=event.action_taken,
-                kind=event.kind,
+                actor=event.actor[:100],
+                action_taken=event.action_taken[:300],
+                notes=event.notes,
+                kind=event.kind or guess_kind(event.description),
                 is_key_decision=event.is_key_decision,
                 position=start + n,
                 created_by=by,

@@ -1841,6 +1841,7 @@ def parse_paste(text: str, day: date, zone: str = "UTC", limit: int = 500) -> li
     for kind, start, chunk in _chunks(lines):
         if kind == "table":
             table = tables.read_table([line for _n, line in chunk], start)
+            header_lines = (start, start + 1) if table is not None else ()
             if table is None:
                 table = _headerless_table(chunk)
             if table is None:
@@ -1856,12 +1857,15 @@ def parse_paste(text: str, day: date, zone: str = "UTC", limit: int = 500) -> li
             leftover: list[tuple[int, str]] = []
             problems_before = len(document.problems)
             reader.timeline_table(table, clock, seen, chunk, leftover)
-            reasons = {p.line: p.message for p in document.problems[problems_before:]}
+            reasons = {
+                p.line: p.message.split(": the row is kept")[0]
+                for p in document.problems[problems_before:]
+            }
             for event in document.events[before:]:
                 results.append(PastedLine(event.line, _row_text(chunk, event.line), event))
             accepted = {event.line for event in document.events[before:]}
             for number, line in chunk:
-                if number in accepted or not line.strip() or number in (start, start + 1):
+                if number in accepted or not line.strip() or number in header_lines:
                     continue
                 if tables.is_separator(tables.split_cells(line)):
                     continue

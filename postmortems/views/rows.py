@@ -6,11 +6,10 @@ from django.http import Http404, HttpResponseBadRequest
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from incidents.timeline_paste import PasteError
-
 from ..document import Document
 from ..editing import ROW_SECTIONS
 from ..forms import BaseVersionForm, TimelinePasteForm
+from ..importing.parser import NotMarkdown
 from ..services import (
     StaleEdit,
     add_row,
@@ -18,6 +17,7 @@ from ..services import (
     get_document_for,
     move_row,
     paste_timeline,
+    read_paste,
     save_row,
 )
 from .base import after_change, conflict_context, editable_for, in_place, rebased, render_fragment
@@ -161,17 +161,26 @@ def row_move(request, reference, key, pk):
 
 @require_http_methods(["GET", "POST"])
 def timeline_paste(request, reference):
+    """Paste notes, see each line accepted (with its time in UTC) or refused (with why),
+    then add the accepted ones."""
     incident = get_document_for(request.user, reference, edit=True)
     form = TimelinePasteForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            paste_timeline(incident, form.cleaned_data["text"], request.user)
-        except PasteError as error:
-            for number, problem in error.problems:
-                form.add_error("text", f"Line {number}: {problem}")
-        else:
-            return after_change(request, reference, "timeline")
     context = row_context(request, incident, "timeline", form=form)
     if not form.is_bound:
         return render_fragment(request, PASTE, context)
-    return in_place(render_fragment(request, PASTE, context, status=422), "#paste-form")
+    if not form.is_valid():
+        return in_place(render_fragment(request, PASTE, context, status=422), "#paste-form")
+    try:
+        lines = read_paste(incident, form.cleaned_data["text"], form.cleaned_data["zone"])
+    except NotMarkdown as refused:
+        form.add_error("text", str(refused))
+        return in_place(render_fragment(request, PASTE, context, status=422), "#paste-form")
+    accepted = [line.event for line in lines if line.event is not None]
+    if request.POST.get("confirm") == "1" and accepted:
+        paste_timeline(incident, accepted, request.user)
+        return after_change(request, reference, "timeline")
+    if not accepted:
+        form.add_error("text", "No line could be read as an event: see why under each line.")
+    context |= {"lines": lines, "accepted": len(accepted)}
+    status = 200 if accepted else 422
+    return in_place(render_fragment(request, PASTE, context, status=status), "#paste-form")
