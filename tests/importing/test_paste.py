@@ -1,5 +1,6 @@
 """The timeline paste box: the import's parser, a preview of every line, then one confirm."""
 
+import html
 from datetime import UTC, datetime
 
 import pytest
@@ -119,7 +120,9 @@ def test_a_timeline_with_sub_headings_and_labelled_bullets(paste):
 
 
 def test_refused_lines_say_why(paste):
-    body = paste("14:02 CST paged\n13:00 PM hm\n| soon | x |\n14:09").content.decode()
+    body = html.unescape(
+        paste("14:02 CST paged\n13:00 PM hm\n| soon | x |\n14:09").content.decode()
+    )
     assert "CST is ambiguous" in body
     assert "13 does not go with PM" in body
     assert "has a time but no event" in body
