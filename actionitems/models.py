@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -122,6 +123,10 @@ class ActionItem(models.Model):
 
     def get_absolute_url(self):
         return reverse("actionitems:detail", args=[self.pk])
+
+    def clean(self):
+        if self.owner_id is not None and self.owner_name:
+            raise ValidationError({"owner_name": "Choose an account or write a name, not both."})
 
     @property
     def owner_display(self):

@@ -32,6 +32,8 @@ class IncidentForm(forms.ModelForm):
             "acknowledged_at",
             "mitigated_at",
             "resolved_at",
+            "all_clear_at",
+            "external_id",
         ]
         widgets = {
             name: DateTimeLocalInput()
@@ -41,6 +43,7 @@ class IncidentForm(forms.ModelForm):
                 "acknowledged_at",
                 "mitigated_at",
                 "resolved_at",
+                "all_clear_at",
             )
         }
         labels = {
@@ -49,6 +52,7 @@ class IncidentForm(forms.ModelForm):
             "acknowledged_at": "Acknowledged (UTC)",
             "mitigated_at": "Mitigated (UTC)",
             "resolved_at": "Resolved (UTC)",
+            "all_clear_at": "All clear (UTC)",
         }
 
     def __init__(self, *args, user, **kwargs):

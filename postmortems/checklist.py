@@ -20,7 +20,7 @@ def pre_review_checklist(postmortem):
     """Uses the postmortem's prefetched rows when the page has them."""
     incident = postmortem.incident
     items = list(postmortem.action_items.all())
-    incomplete = [item.title for item in items if item.owner_id is None or item.due_date is None]
+    incomplete = [item.title for item in items if not item.has_owner or item.due_date is None]
     impact_filled = (
         bool(postmortem.impact_summary.strip() or postmortem.user_scope.strip())
         or postmortem.users_affected is not None

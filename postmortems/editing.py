@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.forms import modelform_factory
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from incidents.forms import DateTimeLocalInput
@@ -82,6 +83,17 @@ class RowForm(EditForm):
         exclude = super()._get_validation_exclusions()
         exclude.discard(self.parent_field)
         return exclude
+
+
+class FollowUpForm(RowForm):
+    """A follow-up is marked done with a box; the time it was done is kept."""
+
+    completed_at = forms.BooleanField(label="Done", required=False)
+
+    def clean_completed_at(self):
+        if not self.cleaned_data["completed_at"]:
+            return None
+        return self.instance.completed_at or timezone.now()
 
 
 def describe_value(field, value):
@@ -220,6 +232,7 @@ class RowSection:
         row_tag="li",
         columns=1,
         restorable=True,
+        form=RowForm,
     ):
         self.key = key
         self.title = title
@@ -234,6 +247,7 @@ class RowSection:
         self.columns = columns
         # Restoring re-creates the rows; not for rows that emails and reminders point at.
         self.restorable = restorable
+        self.base_form = form
         self.template = [f"postmortems/sections/{key}.html"]
         self.row_template = f"postmortems/rows/{key}.html"
 
@@ -247,7 +261,7 @@ class RowSection:
     @cached_property
     def form_class(self):
         form_class = modelform_factory(
-            self.model, form=RowForm, fields=self.fields, formfield_callback=studio_formfield
+            self.model, form=self.base_form, fields=self.fields, formfield_callback=studio_formfield
         )
         form_class.parent_field = self.parent
         return form_class
@@ -327,14 +341,21 @@ FIELD_SECTIONS = {
             "incident_details",
             "Incident",
             Incident,
-            ("title", "severity", "status", "commander"),
+            ("title", "severity", "status", "commander", "external_id"),
             template=["incidents/sections/incident_details.html"],
         ),
         FieldSection(
             "incident_times",
             "Times",
             Incident,
-            ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at"),
+            (
+                "started_at",
+                "detected_at",
+                "acknowledged_at",
+                "mitigated_at",
+                "resolved_at",
+                "all_clear_at",
+            ),
             template=["incidents/sections/incident_times.html"],
         ),
         *(_postmortem_section(key) for key, s in SECTIONS.items() if s.fields),
@@ -394,10 +415,14 @@ ROW_SECTIONS = {
             "Follow-ups",
             FollowUp,
             "postmortem",
-            ("due_on", "title", "notes"),
-            lambda row: f"{row.due_on:%Y-%m-%d} | {row.title} | {row.notes}",
+            ("due_on", "title", "notes", "completed_at"),
+            lambda row: (
+                f"{row.due_on:%Y-%m-%d} | {row.title} | {row.notes}"
+                + (" | done" if row.completed_at else "")
+            ),
             order="time",
             add_label="Add follow-up",
+            form=FollowUpForm,
         ),
         RowSection(
             "additional_sections",
