@@ -142,6 +142,7 @@ class Fact:
     label: str
     value: str
     line: int
+    raw: str = ""  # the line as written
 
 
 @dataclass
@@ -497,7 +498,17 @@ def split_blocks(piece: Piece) -> list[Piece]:
                 continue  # the export's own label for this field ("**Short-term**:")
             returning = blocks[-1].target != piece.target and target == piece.target
             splits = target != piece.target and _may_split(piece.target, target)
-            if target and (splits or returning):
+            if (
+                not target
+                and blocks[-1].target != piece.target
+                and not _label_belongs(blocks[-1].target, match["label"])
+            ):
+                # Another label of the section's own ("**D. SQL Queries:**" after the
+                # communication timeline): back to the section, the label kept as written.
+                block = Piece(piece.target, "", number, piece.level, [])
+                block.after = piece.after
+                blocks.append(block)
+            elif target and (splits or returning):
                 block = Piece(target, match["label"].strip(), number, piece.level, [])
                 block.keep_heading, block.label_line = True, line.strip()
                 blocks.append(block)
@@ -505,6 +516,15 @@ def split_blocks(piece: Piece) -> list[Piece]:
         blocks[-1].lines.append((number, line))
         content_seen = content_seen or bool(line.strip())
     return [block for block in blocks if block.lines or block is blocks[0]]
+
+
+def _label_belongs(target: str, label: str) -> bool:
+    """Labels a list section reads itself: factor categories, action item terms."""
+    if target == "contributing_factors":
+        return bool(category_heading(label))
+    if target == "action_items":
+        return bool(term_of(label))
+    return False
 
 
 def _may_split(current: str, target: str) -> bool:
@@ -679,7 +699,9 @@ class Reader:
                 name = HEADER_LABELS.get(normalize(match["label"]))
                 if name and name not in self.document.facts:
                     value = match["rest"].strip()
-                    self.document.facts[name] = Fact(match["label"].strip(), value, number)
+                    self.document.facts[name] = Fact(
+                        match["label"].strip(), value, number, line.strip()
+                    )
                     continue
             kept.append((number, line))
         if piece.target in ("preamble", "header", "group", "footer"):
@@ -688,13 +710,17 @@ class Reader:
             if rest:
                 title = piece.heading or DETAILS
                 after = "_end" if piece.target == "footer" else piece.after
-                self.document.additional.append(
-                    AdditionalRow(
-                        piece.line or rest[0][0], title, _tidy([t for _n, t in kept]), after
-                    )
-                )
+                self.details(piece.line or rest[0][0], title, _tidy([t for _n, t in kept]), after)
             return []
         return kept
+
+    def details(self, line: int, title: str, body: str, after: str) -> None:
+        """Header lines kept as written, joined to a section of that title if there is one."""
+        for row in self.document.additional:
+            if row.title == title and row.after == after:
+                row.body = f"{row.body}\n\n{body}"
+                return
+        self.document.additional.append(AdditionalRow(line, title, body, after))
 
     def resolve_header(self) -> None:
         document, facts = self.document, self.document.facts
@@ -769,10 +795,8 @@ class Reader:
                 if row is not None:
                     self.document.services.append(row)
         if unread:
-            lines = [f"**{fact.label}**: {fact.value}" for fact in sorted(unread, key=_line_of)]
-            self.document.additional.append(
-                AdditionalRow(unread[0].line, DETAILS, "\n".join(lines), "")
-            )
+            lines = [fact.raw for fact in sorted(unread, key=_line_of)]
+            self.details(unread[0].line, DETAILS, "\n".join(lines), "")
 
     def window_read(self, fact: Fact) -> bool:
         """A duration or time window says no more than the start and resolved times do."""

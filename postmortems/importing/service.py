@@ -340,7 +340,7 @@ def _postmortem(plan: ImportPlan, incident: Incident, by) -> Postmortem:
     ]
     if unmatched:
         lines = [
-            f"**{document.facts[fact].label}**: {document.facts[fact].value}"
+            document.facts[fact].raw
             for fact in ("authors", "reviewers", "commander")
             if fact in document.facts
             and any(plan.people[n].user is None for n in _names(document.facts[fact].value))
@@ -348,7 +348,7 @@ def _postmortem(plan: ImportPlan, incident: Incident, by) -> Postmortem:
         _add_note(document, DETAILS, "", lines)
     if "review_status" in document.facts and not document.sign_off:
         fact = document.facts["review_status"]
-        _add_note(document, DETAILS, "sign_off", [f"**{fact.label}**: {fact.value}"])
+        _add_note(document, DETAILS, "sign_off", [fact.raw])
     postmortem.authors.set(authors)
     return postmortem
 

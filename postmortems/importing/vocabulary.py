@@ -82,7 +82,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "action_items": (
         "action items", "follow ups", "followups", "follow up items", "action plan",
         "next steps", "remediation items", "corrective actions", "long term prevention",
-        "action items to prevent recurrence", "tasks", "todo", "to do", "actions",
+        "tasks", "todo", "to do", "actions",
     ),
     "went_well": (
         "what went well", "went well", "what worked well", "what worked", "successes",
