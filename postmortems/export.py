@@ -201,6 +201,8 @@ class MarkdownExport:
                 ("Services Affected", self.services_inline() or "—"),
                 ("Authors", authors),
             ]
+            if not resolved:
+                fields.insert(3, ("Time Started", self.clock(started)))
         else:
             reviewers = ", ".join(display_name(r.reviewer) for r in pm.review_requests.all())
             fields = [
@@ -412,15 +414,19 @@ class MarkdownExport:
         items = list(self.postmortem.action_items.all())
         if not items:
             return ""
-        numbered = list(enumerate(items, start=1))
         if not self.layout.action_items_by_term:
-            return self.action_item_table(numbered, items)
+            return self.action_item_table(list(enumerate(items, start=1)), items)
         by_term = {}
-        for n, item in numbered:
-            by_term.setdefault(item.get_term_display(), []).append((n, item))
+        for item in items:
+            by_term.setdefault(item.get_term_display(), []).append(item)
+        # Numbered in the order they are printed, term by term.
+        numbered, n = [], 0
+        for term, group in by_term.items():
+            numbered.append((term, list(enumerate(group, start=n + 1))))
+            n += len(group)
         return "\n\n".join(
             f"**{term[0].upper()}{term[1:]}:**\n\n{self.action_item_table(rows, items)}"
-            for term, rows in sorted(by_term.items(), key=lambda kv: kv[1][0][0])
+            for term, rows in numbered
         )
 
     def action_item_table(self, numbered_items, all_items):

@@ -494,7 +494,13 @@ def split_blocks(piece: Piece) -> list[Piece]:
         if match and not match["rest"].strip() and not match["indent"] and not match["bullet"]:
             target = block_label_target(match["label"])
             own = plain(match["label"]) in CANONICAL_PLAIN.get(piece.target, ())
-            if target == piece.target and own and not content_seen and len(blocks) == 1:
+            resolution = ("resolution_short_term", "resolution_long_term")
+            if (
+                target == piece.target in resolution
+                and own
+                and not content_seen
+                and len(blocks) == 1
+            ):
                 continue  # the export's own label for this field ("**Short-term**:")
             returning = blocks[-1].target != piece.target and target == piece.target
             splits = target != piece.target and _may_split(piece.target, target)
@@ -1269,16 +1275,21 @@ class Reader:
                     self.document.whys.append(current)
                     continue
                 answer = re.match(r"^\s*(?:→|->|=>|⇒|Because:?|A:)\s*(?P<a>.*)$", line)
-                if current is not None and answer:
-                    current.answer = (current.answer + "\n" + answer["a"]).strip()
+                if RULE.match(line):
+                    current = None
                     continue
-                if current is not None and line.strip() and not LABEL_LINE.match(line):
-                    current.answer = (current.answer + "\n" + line.strip()).strip()
+                if current is not None and answer and not current.answer:
+                    current.answer = answer["a"]
+                    continue
+                if current is not None and not LABEL_LINE.match(line):
+                    current.answer += "\n" + line.rstrip()  # paragraphs kept; trimmed below
                     continue
                 if not line.strip():
                     continue
                 current = None
                 leftover.append((number, line))
+        for why in self.document.whys:
+            why.answer = why.answer.strip("\n").rstrip()
         self.leftover("five_whys", block, leftover)
 
     # Contributing factors.
