@@ -59,13 +59,12 @@ def test_documents_built_from_each_seed_round_trip(seed, layout, team, author, t
 # Generated postmortems. Text is prose: words and punctuation, in lines and paragraphs, with
 # none of the Markdown that would make a line a heading, a list or a table of its own.
 
-WORDS = st.sampled_from(
-    [
-        *"the pool was full so we paged Jane and rolled back deploy v2 cache at 80%".split(),
-        *"leaked connections; customers saw errors (briefly) — 'status' page".split(),
-        *'"updated" 3 times by monitoring alert latency queue é ü 日本'.split(),
-    ]
+PROSE = (
+    "the pool was full so we paged Jane and rolled back deploy v2 cache at 80% leaked "
+    "connections; customers saw errors (briefly) — 'status' page \"updated\" 3 times by "
+    "monitoring alert latency queue é ü 日本"
 )
+WORDS = st.sampled_from(PROSE.split(" "))
 LINE = st.lists(WORDS, min_size=1, max_size=8).map(" ".join).map(str.strip)
 TEXT = st.lists(st.lists(LINE, min_size=1, max_size=3).map("\n".join), min_size=1, max_size=3).map(
     "\n\n".join
