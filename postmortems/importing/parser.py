@@ -1018,9 +1018,13 @@ class Reader:
                 if table is None:
                     leftover.extend(lines)
                     continue
+                clock.previous = None  # a table is a sequence of its own
                 self.timeline_table(table, clock, seen, lines, leftover)
+                clock.previous = None
                 continue
             for number, line in lines:
+                if line.startswith("#"):
+                    clock.previous = None  # so is each phase ("### Detection")
                 zone_hint = re.search(r"all times (?:are )?in ([A-Za-z/_+:0-9-]+)", line, re.I)
                 if zone_hint:
                     clock.zone = self.zone_from(zone_hint[1], number) or clock.zone

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
@@ -64,6 +65,10 @@ class ImportPlan:
     def layout(self):
         return LAYOUTS[self.template]
 
+    @property
+    def template_label(self) -> str:
+        return str(Postmortem.Template(self.template).label)
+
     def person(self, written: str) -> PersonMatch:
         return self.people[written]
 
@@ -90,8 +95,22 @@ class ImportPlan:
         return out
 
 
+IMPACT_LABELS = {
+    "count": "users affected",
+    "scope": "scope",
+    "customer complaints": "support tickets",
+    "revenue lost": "revenue lost",
+    "availability slo": "SLO target",
+}
+
+
 def _field_label(name: str) -> str:
-    return name.replace("_", " ")
+    if name in IMPACT_LABELS:
+        return IMPACT_LABELS[name]
+    try:
+        return str(Postmortem._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a detection detail ("method", "alert")
+        return {"method": "how detected", "alert": "alert name"}.get(name, name)
 
 
 def read_upload(upload) -> str:
