@@ -8,6 +8,7 @@ for the form to refuse ("Select a valid choice").
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -44,6 +45,18 @@ def to_api_object(obj: Any) -> Any:
     return obj.pk
 
 
+def form_value(value: Any) -> Any:
+    """A JSON value as a browser would post it: forms parse text (a number or true where a
+    date is expected must be refused by the form, not crash it)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, dict, list)):
+        return json.dumps(value)
+    return value
+
+
 def from_api(field: models.Field, value: Any, incident: Incident) -> Any:
     """An API value as the form's data: names become primary keys where they match."""
     if value is None or value == "":
@@ -51,18 +64,18 @@ def from_api(field: models.Field, value: Any, incident: Incident) -> Any:
     related = field.related_model
     if field.many_to_many:
         if not isinstance(value, list):
-            return value
+            return form_value(value)
         return [_pk_of(related, item, incident) for item in value]
     if field.is_relation:
         return _pk_of(related, value, incident)
-    if isinstance(value, (dict, list)):
-        return str(value)  # the form refuses it with its own message
-    return value
+    if isinstance(field, models.BooleanField):
+        return value
+    return form_value(value)
 
 
 def _pk_of(model: Any, name: Any, incident: Incident) -> Any:
-    if not isinstance(name, str):
-        return name
+    if not isinstance(name, str) or "\x00" in name:
+        return form_value(name)  # not a name: the form says it is not a valid choice
     if model is get_user_model():
         found = model.objects.filter(username=name).values_list("pk", flat=True).first()
     elif model is Incident:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 
 from actionitems.filters import ActionItemFilter
@@ -11,12 +15,29 @@ from incidents.filters import IncidentFilter
 from incidents.models import Incident
 
 
+class UTCDateTimeField(forms.DateTimeField):
+    """ISO 8601 with any offset, compared in UTC (PostgreSQL refuses offsets past 15:59)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Not a time we can compare.") from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 class ApiIncidentFilter(IncidentFilter):
     team = django_filters.CharFilter(field_name="team__slug", label="Team (slug)")
     external_id = django_filters.CharFilter()
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta(IncidentFilter.Meta):
         fields = [

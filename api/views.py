@@ -16,7 +16,12 @@ from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -47,6 +52,7 @@ from postmortems.services import (
 from . import serializers as s
 from .documents import (
     form_errors,
+    form_value,
     row_to_api,
     section_to_api,
     validated_row_values,
@@ -57,7 +63,13 @@ from .filters import ApiActionItemFilter, ApiIncidentFilter
 MAX_BULK_EVENTS = 500
 
 CONFLICT = OpenApiResponse(s.ConflictSerializer, description="Changed since your version.")
-REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="INC-2026-0001")
+REFERENCE = OpenApiParameter(
+    "reference",
+    str,
+    OpenApiParameter.PATH,
+    description="The incident's reference, INC-<year>-<number>.",
+    examples=[OpenApiExample("An incident", value="INC-2026-0001")],
+)
 VERSION_QUERY = OpenApiParameter(
     "version", int, OpenApiParameter.QUERY, required=True, description="The version you read."
 )
@@ -135,30 +147,24 @@ class IncidentList(generics.ListAPIView):  # type: ignore[type-arg]
         if not isinstance(data, dict):
             raise ValidationError({"detail": "Send a JSON object."})
         teams = teams_of(request.user)
-        team = teams.filter(slug=str(data.get("team", ""))).first()
-        form_data = {
-            **{k: v for k, v in data.items() if k not in ("team", "commander", "services")},
-            "team": team.pk if team else data.get("team", ""),
-            "template": data.get("template") or Postmortem.Template.FULL,
-        }
-        if data.get("commander"):
-            commander = (
-                get_user_model()
-                .objects.filter(username=str(data["commander"]))
-                .values_list("pk", flat=True)
-                .first()
-            )
-            form_data["commander"] = commander or data["commander"]
+        team = teams.filter(slug=str(data.get("team", "")).replace("\x00", "")).first()
+        people = get_user_model().objects.filter(memberships__team__in=teams)
         services = data.get("services") or []
         if not isinstance(services, list):
             raise ValidationError({"services": ["A list of service names."]})
-        form_data["services"] = [
-            Service.objects.filter(team=team, name=str(name)).values_list("pk", flat=True).first()
-            or name
-            for name in services
-        ]
+        form_data = {
+            **{k: form_value(v) for k, v in data.items()},
+            "team": team.pk if team else form_value(data.get("team")),
+            "commander": _pk_by(people, "username", data.get("commander")),
+            "services": [
+                _pk_by(Service.objects.filter(team=team), "name", name) for name in services
+            ],
+            "template": data.get("template") or Postmortem.Template.FULL,
+            "severity": data.get("severity") or Incident.Severity.SEV2,
+            "status": data.get("status") or Incident.Status.INVESTIGATING,
+        }
         external_id = data.get("external_id") or ""
-        if not isinstance(external_id, str) or len(external_id) > 100:
+        if not isinstance(external_id, str) or len(external_id) > 100 or "\x00" in external_id:
             raise ValidationError({"external_id": ["At most 100 characters."]})
         form = NewIncidentForm(form_data, user=request.user)
         if not form.is_valid():
@@ -172,6 +178,14 @@ class IncidentList(generics.ListAPIView):  # type: ignore[type-arg]
             start_postmortem(incident, form.cleaned_data["template"], by=request.user)
         fresh = get_incident_for(request.user, incident.reference, self.get_queryset())
         return Response(s.IncidentDetailSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+def _pk_by(queryset: QuerySet[Any], field: str, name: Any) -> Any:
+    """The primary key of what `name` names, or the name as given for the form to refuse."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        return form_value(name)
+    found = queryset.filter(**{field: name}).values_list("pk", flat=True).first()
+    return found if found is not None else name
 
 
 class IncidentDetail(APIView):
