@@ -145,8 +145,10 @@ def attempt_slack_post(post_id: int) -> Outcome:
         )
         if post is None:
             return Outcome("not pending")
-        channel = getattr(post.team, "slack_channel", None)
         now = timezone.now()
+        if post.next_attempt_at > now + timedelta(seconds=5):
+            return Outcome("not due")  # an early duplicate; the scheduled retry posts it
+        channel = getattr(post.team, "slack_channel", None)
         post.attempts += 1
         if channel is None or not channel.is_active or not channel.url:
             post.status, post.last_error = SlackPost.Status.FAILED, "No Slack channel set up."

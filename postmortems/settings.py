@@ -306,4 +306,4 @@ if OIDC_ENABLED:
     # Only people who already have an account (matched by email) get in, unless allowed.
     OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=False)
     OIDC_AUTHENTICATION_CALLBACK_URL = "integrations:oidc_callback"
-    LOGIN_REDIRECT_URL_FAILURE = "login"
+    LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"  # a path: mozilla-django-oidc uses it as is
