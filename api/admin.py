@@ -7,7 +7,7 @@ from .models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Support can make a token for a bot account here (shown once) and revoke any token."""
 
     list_display = ["name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
@@ -15,7 +15,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix", "user__username"]
     raw_id_fields = ["user"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(  # type: ignore[override]
+        self, request: HttpRequest, obj: ApiToken | None = None
+    ) -> list[str]:
         if obj is None:
             return ["user", "name"]
         return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]

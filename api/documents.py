@@ -25,7 +25,7 @@ from postmortems.models import Revision
 EXTRA_ROW_FIELDS = {"action_items": {"owner_name"}}
 
 
-def to_api(field: models.Field, value: Any) -> Any:
+def to_api(field: models.Field[Any, Any], value: Any) -> Any:
     if field.many_to_many:
         return [to_api_object(obj) for obj in value]
     if field.is_relation:
@@ -57,7 +57,7 @@ def form_value(value: Any) -> Any:
     return value
 
 
-def from_api(field: models.Field, value: Any, incident: Incident) -> Any:
+def from_api(field: models.Field[Any, Any], value: Any, incident: Incident) -> Any:
     """An API value as the form's data: names become primary keys where they match."""
     if value is None or value == "":
         return [] if field.many_to_many else ""

@@ -28,7 +28,7 @@ class UTCDateTimeField(forms.DateTimeField):
             raise forms.ValidationError("Not a time we can compare.") from None
 
 
-class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]
     field_class = UTCDateTimeField
 
 

@@ -39,7 +39,9 @@ class PostmortemSummarySerializer(serializers.ModelSerializer):  # type: ignore[
 class IncidentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     reference = serializers.CharField(read_only=True)
     url = serializers.SerializerMethodField()
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     commander = UsernameField(allow_null=True)
     services = ServiceImpactSerializer(source="service_impacts", many=True, read_only=True)
     postmortem = serializers.SerializerMethodField()
@@ -271,7 +273,9 @@ class StatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class CommentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     author = UsernameField(allow_null=True)
     resolved_by = UsernameField(allow_null=True)
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    parent: serializers.Field[Any, Any, Any, Any] = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        read_only=True
+    )
 
     class Meta:
         model = Comment
@@ -282,7 +286,7 @@ class CommentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 class CommentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     section = serializers.ChoiceField(choices=list(SECTIONS))
     body = serializers.CharField(max_length=20_000, help_text="Markdown; @username mentions.")
-    parent = serializers.IntegerField(required=False, allow_null=True)
+    parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
 
 
 class ResolveSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -15,7 +15,8 @@ app_name = "api"
 def api(view: Any, **kwargs: Any) -> Callable[..., Any]:
     """The API authenticates each request itself (a token, or the session): the site's
     login-required middleware must let it through instead of redirecting to the login page."""
-    return login_not_required(view.as_view(**kwargs))
+    handler: Callable[..., Any] = login_not_required(view.as_view(**kwargs))
+    return handler
 
 
 urlpatterns = [

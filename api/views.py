@@ -130,12 +130,13 @@ class IncidentList(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> QuerySet[Incident]:
         if getattr(self, "swagger_fake_view", False):
             return Incident.objects.none()
-        return (
+        incidents: QuerySet[Incident] = (
             Incident.objects.visible_to(self.request.user)
             .select_related("team", "commander", "postmortem")
             .prefetch_related("service_impacts__service")
             .order_by("-started_at", "-pk")
         )
+        return incidents
 
     @extend_schema(
         request=s.IncidentCreateSerializer,
@@ -472,9 +473,8 @@ class CommentResolve(APIView):
 
 
 def action_items_for(user: Any) -> QuerySet[ActionItem]:
-    return ActionItem.objects.visible_to(user).select_related(
-        "owner", "postmortem__incident", "tracker_link"
-    )
+    items: QuerySet[ActionItem] = ActionItem.objects.visible_to(user)
+    return items.select_related("owner", "postmortem__incident", "tracker_link")
 
 
 class ActionItemList(generics.ListAPIView):  # type: ignore[type-arg]

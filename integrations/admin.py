@@ -7,7 +7,7 @@ from django.db import models
 from .models import Delivery, Event, SlackChannel, SlackPost, TrackerConnection, TrackerLink
 
 
-class StudioAdmin(admin.ModelAdmin):
+class StudioAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     formfield_overrides = {
         models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
     }

@@ -17,6 +17,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -66,11 +67,22 @@ class Outcome:
     retry_in: timedelta | None = None
 
 
-def _post(url: str, **kwargs: object) -> httpx.Response:
+def _post(
+    url: str,
+    *,
+    content: bytes | None = None,
+    json: Any = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     check_url(url)
     return httpx.post(
-        url, timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False, **kwargs
-    )  # type: ignore[arg-type]
+        url,
+        content=content,
+        json=json,
+        headers=headers,
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+        follow_redirects=False,
+    )
 
 
 def attempt_delivery(delivery_id: int) -> Outcome:

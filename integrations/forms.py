@@ -84,7 +84,7 @@ class TrackerConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
             project = cleaned.get("project", "")
             if project and (project.count("/") != 1 or " " in project):
                 self.add_error("project", "Write the repository as owner/name.")
-        base_url = cleaned.get("base_url") or TrackerConnection.DEFAULT_URLS.get(provider or "")
+        base_url = cleaned.get("base_url") or TrackerConnection.DEFAULT_URLS.get(str(provider))
         if base_url:
             try:
                 check_url(base_url)

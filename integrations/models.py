@@ -201,7 +201,7 @@ class TrackerConnection(models.Model):
         GITHUB = "github", "GitHub Issues"
         LINEAR = "linear", "Linear"
 
-    DEFAULT_URLS = {
+    DEFAULT_URLS: dict[str, str] = {
         Provider.GITHUB: "https://api.github.com",
         Provider.LINEAR: "https://api.linear.app",
     }

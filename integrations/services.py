@@ -113,7 +113,7 @@ def set_slack_url(team: Team, url: str) -> SlackChannel | None:
 
 def get_item_for(user: Any, pk: int, edit: bool = False) -> ActionItem:
     """The action item if the user may see it (404 otherwise), or change it (403)."""
-    item = get_object_or_404(
+    item: ActionItem = get_object_or_404(
         ActionItem.objects.visible_to(user).select_related("postmortem__incident__team"), pk=pk
     )
     get_document_for(user, item.postmortem.incident.reference, edit=edit)

@@ -26,9 +26,10 @@ def check_url(url: str) -> None:
     if parts.scheme != "https":
         raise UnsafeURL("Use an https:// address.")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
     except (socket.gaierror, UnicodeError):
         raise UnsafeURL(f"{parts.hostname} does not resolve.") from None
-    for address in addresses:
+    for info in infos:
+        address = str(info[4][0])
         if not ipaddress.ip_address(address.split("%")[0]).is_global:
             raise UnsafeURL(f"{parts.hostname} points into a private network.")
