@@ -480,3 +480,50 @@ def test_due_dates_and_times_round_trip_as_iso_8601(api, action_item):
     assert response.json()["due_date"] == "2026-04-30"
     action_item.refresh_from_db()
     assert action_item.due_date == date(2026, 4, 30)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_s_curl_example_works_against_a_running_server(live_server, author, incident):
+    """The two commands of the README's "API and integrations" section, run as written: the
+    token from create_api_token's last line, then curl with it."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    from tests.conftest import skip_or_fail
+
+    if shutil.which("curl") is None:
+        skip_or_fail("curl is not installed")
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL: the command runs in another process")
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    make_token = re.search(r"^TOKEN=\$\(python manage.py create_api_token .*\)$", readme, re.M)
+    curl = re.search(r'^curl -H "Authorization: Bearer \$TOKEN" \S+/api/v1/incidents/$',
+                     readme, re.M)  # fmt: skip
+    assert make_token and curl, "the README shows both commands"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+    }
+    script = "\n".join([
+        "set -euo pipefail",
+        make_token.group(0).replace("python ", f"{sys.executable} "),
+        curl.group(0).replace("http://localhost:8000", live_server.url)
+        + " -s -w '\\n%{http_code}'",
+    ])  # fmt: skip
+    result = subprocess.run(["bash", "-c", script], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    body, _, status = result.stdout.rpartition("\n")
+    assert status == "200", result.stdout + result.stderr
+    assert json.loads(body)["results"][0]["reference"] == REF
+    assert ApiToken.objects.get().name == "pager bot"
