@@ -25,6 +25,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from .http import client
 from .models import Delivery, SlackPost
 from .urlsafety import UnsafeURL, check_url
 
@@ -45,7 +46,6 @@ def signed_headers(secret: str, event_id: str, body: bytes, now: datetime) -> di
     timestamp = int(now.timestamp())
     return {
         "content-type": "application/json",
-        "user-agent": USER_AGENT,
         "webhook-id": event_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, event_id, timestamp, body),
@@ -75,13 +75,12 @@ def _post(
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     check_url(url)
-    return httpx.post(
+    return client().post(
         url,
         content=content,
         json=json,
-        headers=headers,
+        headers={"user-agent": USER_AGENT, **(headers or {})},
         timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-        follow_redirects=False,
     )
 
 

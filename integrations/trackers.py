@@ -24,6 +24,7 @@ from django.conf import settings
 from actionitems.models import ActionItem
 
 from .events import absolute
+from .http import client
 from .models import TrackerConnection
 from .urlsafety import UnsafeURL, check_url
 
@@ -78,13 +79,12 @@ class TrackerClient:
         url = f"{self.connection.api_url}{path}"
         try:
             check_url(url)
-            response = httpx.request(
+            response = client().request(
                 method,
                 url,
                 timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                follow_redirects=False,
                 headers=self.headers(),
-                auth=self.auth(),
+                auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
                 **kwargs,
             )
         except UnsafeURL as error:

@@ -275,6 +275,8 @@ INTEGRATIONS_ALLOW_PRIVATE_URLS = env.bool("INTEGRATIONS_ALLOW_PRIVATE_URLS", de
 INTEGRATIONS_SWEEP_INTERVAL = env_duration("INTEGRATIONS_SWEEP_INTERVAL", "PT1M")
 INTEGRATIONS_SWEEP_ON_WORKER_START = env.bool("INTEGRATIONS_SWEEP_ON_WORKER_START", default=True)
 TRACKER_SYNC_INTERVAL = env_duration("TRACKER_SYNC_INTERVAL", "PT10M")
+# httpx logs every request at INFO; the deliveries page and the tables keep what matters.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
 CELERY_BEAT_SCHEDULE |= {
     "integrations-sweep": {
         "task": "integrations.tasks.sweep",

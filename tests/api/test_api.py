@@ -230,8 +230,13 @@ def test_incident_fields_change_through_their_sections_by_name(api, postmortem, 
 
 
 def test_the_sections_list_has_every_section_with_its_version(
-    api, postmortem, django_assert_max_num_queries
+    api, postmortem, author, service, django_assert_max_num_queries
 ):
+    from incidents.models import IncidentService
+
+    IncidentService.objects.create(incident=postmortem.incident, service=service)
+    for n in range(30):  # rows naming people: their queries must not grow with them
+        ActionItem.objects.create(postmortem=postmortem, title=f"Item {n}", owner=author)
     with django_assert_max_num_queries(40):
         response = api.get(f"/api/v1/incidents/{REF}/sections/")
     keys = {s["key"]: s for s in response.json()}
