@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -26,6 +27,7 @@ from .models import (
     Event,
     EventKind,
     SlackChannel,
+    SlackPost,
     TrackerConnection,
     TrackerLink,
     WebhookEndpoint,
@@ -269,6 +271,24 @@ def receive_tracker_webhook(
         if link is not None and apply_ticket(link, ticket):
             changed += 1
     return changed
+
+
+def prune(now: Any = None) -> int:
+    """Forget what was settled longer than INTEGRATIONS_RETENTION ago, so the outbox does not
+    grow forever. Overdue events stay: their key is what keeps an item from being announced
+    overdue twice for one due date."""
+    cutoff = (now or timezone.now()) - settings.INTEGRATIONS_RETENTION
+    events, _ = (
+        Event.objects.filter(occurred_at__lt=cutoff, dedupe_key__isnull=True)
+        .exclude(deliveries__status=Delivery.Status.PENDING)
+        .delete()
+    )
+    posts, _ = (
+        SlackPost.objects.filter(created_at__lt=cutoff)
+        .exclude(status=SlackPost.Status.PENDING)
+        .delete()
+    )
+    return events + posts
 
 
 # The overdue sweep.

@@ -56,7 +56,12 @@ def sweep() -> dict[str, int]:
     )
     for post_id in due_posts:
         post_to_slack.delay(post_id)
-    result = {"overdue_events": overdue, "deliveries": len(due_deliveries), "posts": len(due_posts)}
+    result = {
+        "overdue_events": overdue,
+        "deliveries": len(due_deliveries),
+        "posts": len(due_posts),
+        "pruned": services.prune(now),
+    }
     logger.info("integrations sweep: %s", result)
     return result
 

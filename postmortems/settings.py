@@ -273,6 +273,8 @@ WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 360
 # (loopback, private ranges, cloud metadata). Tests and laptops talk to local servers.
 INTEGRATIONS_ALLOW_PRIVATE_URLS = env.bool("INTEGRATIONS_ALLOW_PRIVATE_URLS", default=DEBUG)
 INTEGRATIONS_SWEEP_INTERVAL = env_duration("INTEGRATIONS_SWEEP_INTERVAL", "PT1M")
+# Sent webhooks and Slack posts are kept this long for the deliveries page, then removed.
+INTEGRATIONS_RETENTION = env_duration("INTEGRATIONS_RETENTION", "P30D")
 INTEGRATIONS_SWEEP_ON_WORKER_START = env.bool("INTEGRATIONS_SWEEP_ON_WORKER_START", default=True)
 TRACKER_SYNC_INTERVAL = env_duration("TRACKER_SYNC_INTERVAL", "PT10M")
 # httpx logs every request at INFO; the deliveries page and the tables keep what matters.

@@ -23,12 +23,12 @@ def sso_login() -> dict[str, Any]:
 
 @register.simple_tag(takes_context=True)
 def ticket_panel(context: template.Context, item: Any) -> dict[str, Any]:
-    """The item's ticket if it has one, else the form to create one (for its team's
-    members, when the team has a tracker)."""
+    """The item's ticket if it has one, else the form to create one (for an open item, to its
+    team's members, when the team has a tracker)."""
     link = TrackerLink.objects.filter(action_item=item).exclude(key="").first()
     user = context["request"].user
     form = None
-    if link is None and item.postmortem.incident.can_edit(user):
+    if link is None and not item.is_closed and item.postmortem.incident.can_edit(user):
         form = CreateTicketForm(item=item)
         if not form.fields["connection"].queryset.exists():  # type: ignore[attr-defined]
             form = None

@@ -272,3 +272,33 @@ def test_in_production_a_webhook_may_not_point_into_our_network(team, manager, s
         assert response.status_code == 422, url
         assert url in response.content.decode()  # what was typed stays
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_settled_deliveries_are_forgotten_after_the_retention(endpoint, receiver, team, author,
+                                                              postmortem, sends, settings):  # fmt: skip
+    settings.INTEGRATIONS_RETENTION = timedelta(days=30)
+    start = timezone.now()  # after the fixtures' own events
+    with time_machine.travel(start, tick=False), sends():
+        new_incident(team, author, title="Delivered")
+        ActionItem.objects.create(postmortem=postmortem, title="Late",
+                                  due_date=start.date() - timedelta(days=1))  # fmt: skip
+        record_overdue_events(start.date())
+    receiver.status = 500
+    with time_machine.travel(start, tick=False), sends():
+        new_incident(team, author, title="Still failing")
+    assert Event.objects.count() == 6  # also the fixture's incident, created and resolved
+    with time_machine.travel(start + timedelta(days=29), tick=False):
+        assert sweep()["pruned"] == 0
+    with time_machine.travel(start + timedelta(days=31), tick=False):
+        sweep()
+    kept = set(Event.objects.values_list("kind", "data__incident__title"))
+    # Delivered and old: gone. The overdue event keeps its key; pending ones wait for retries
+    # (the fixture's incident was never sent, its on_commit never ran).
+    assert ("incident.created", "Delivered") not in kept
+    assert ("action_item.created", "Checkout failing") not in kept
+    assert {
+        ("action_item.overdue", "Checkout failing"),
+        ("incident.created", "Still failing"),
+    } <= kept
+    assert set(Delivery.objects.exclude(event__kind="action_item.overdue")
+               .values_list("status", flat=True)) == {"pending"}  # fmt: skip
