@@ -1,5 +1,75 @@
-from django.urls import path  # noqa: F401
+"""/api/v1/ (the REST API), /api/schema/ and /api/docs/, and the API tokens page."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import pages, views
 
 app_name = "api"
 
-urlpatterns = []
+
+def api(view: Any, **kwargs: Any) -> Callable[..., Any]:
+    """The API authenticates each request itself (a token, or the session): the site's
+    login-required middleware must let it through instead of redirecting to the login page."""
+    handler: Callable[..., Any] = login_not_required(view.as_view(**kwargs))
+    return handler
+
+
+urlpatterns = [
+    path("v1/incidents/", api(views.IncidentList), name="incidents"),
+    path("v1/incidents/<str:reference>/", api(views.IncidentDetail), name="incident"),
+    path("v1/incidents/<str:reference>/timeline/", api(views.TimelineList), name="timeline"),
+    path(
+        "v1/incidents/<str:reference>/timeline/bulk/",
+        api(views.TimelineBulk),
+        name="timeline_bulk",
+    ),
+    path(
+        "v1/incidents/<str:reference>/timeline/<int:pk>/",
+        api(views.TimelineEventDetail),
+        name="timeline_event",
+    ),
+    path("v1/incidents/<str:reference>/sections/", api(views.SectionList), name="sections"),
+    path(
+        "v1/incidents/<str:reference>/sections/<slug:key>/",
+        api(views.SectionDetail),
+        name="section",
+    ),
+    path(
+        "v1/incidents/<str:reference>/sections/<slug:key>/rows/",
+        api(views.SectionRows),
+        name="section_rows",
+    ),
+    path(
+        "v1/incidents/<str:reference>/sections/<slug:key>/rows/<int:pk>/",
+        api(views.SectionRowDetail),
+        name="section_row",
+    ),
+    path(
+        "v1/incidents/<str:reference>/postmortem/",
+        api(views.PostmortemDetail),
+        name="postmortem",
+    ),
+    path("v1/incidents/<str:reference>/comments/", api(views.CommentList), name="comments"),
+    path(
+        "v1/incidents/<str:reference>/comments/<int:pk>/resolve/",
+        api(views.CommentResolve),
+        name="comment_resolve",
+    ),
+    path("v1/action-items/", api(views.ActionItemList), name="action_items"),
+    path("v1/action-items/<int:pk>/", api(views.ActionItemDetail), name="action_item"),
+    path(
+        "v1/action-items/<int:pk>/status/",
+        api(views.ActionItemStatus),
+        name="action_item_status",
+    ),
+    path("schema/", api(SpectacularAPIView), name="schema"),
+    path("docs/", api(SpectacularSwaggerView, url_name="api:schema"), name="docs"),
+    path("redoc/", api(SpectacularRedocView, url_name="api:schema"), name="redoc"),
+    path("tokens/", pages.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke/", pages.revoke_token, name="token_revoke"),
+]

@@ -381,3 +381,25 @@ def set_thread_resolved(comment, by, resolved):
     thread.resolved_by = by if resolved else None
     thread.save(update_fields=["resolved_at", "resolved_by"])
     return thread
+
+
+def add_rows(incident, key, rows, by):
+    """Add several rows to a list section at once, as one revision: a bot streaming a chat
+    channel into the timeline, an import. Each row is saved (its signals fire) in order."""
+    section = ROW_SECTIONS[key]
+
+    def create(locked):
+        start = _next_position(section, locked)
+        parent = {section.parent: section.parent_object(locked)}
+        made = []
+        for offset, values in enumerate(rows):
+            row = section.model(**parent, **values)
+            if hasattr(row, "position"):
+                row.position = start + offset
+            if hasattr(row, "created_by_id"):
+                row.created_by = by
+            row.save()
+            made.append(row)
+        return made
+
+    return _row_change(incident, key, by, create)

@@ -221,3 +221,93 @@ CELERY_BEAT_SCHEDULE = {
 PRESENCE_TTL_SECONDS = env.int("PRESENCE_TTL_SECONDS", default=30)
 # How often an open page polls for presence and for sections changed by others.
 PRESENCE_POLL_SECONDS = env.int("PRESENCE_POLL_SECONDS", default=3)
+
+# --- API and integrations (api/, integrations/; docs/design/integrations.md) ------------------
+
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+
+REST_FRAMEWORK = {
+    # Bearer first: an unauthenticated request gets 401 with "WWW-Authenticate: Bearer".
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DATETIME_FORMAT": "iso-8601",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Postmortem Studio API",
+    "DESCRIPTION": "Incidents, timelines, postmortem sections, action items and comments. "
+    "Authenticate with a personal token: `Authorization: Bearer pms_…`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "TimelineKindEnum": "incidents.models.TimelineEvent.Kind",
+        "PostmortemStatusEnum": "postmortems.models.Postmortem.Status",
+        "ActionItemStatusEnum": "actionitems.models.ActionItem.Status",
+        "SectionKindEnum": [("fields", "fields"), ("rows", "rows")],
+    },
+}
+
+# Outbound webhooks and Slack posts: how long to wait for an answer, how often to try.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+# Team managers type these URLs: in production they may not point into our own network
+# (loopback, private ranges, cloud metadata). Tests and laptops talk to local servers.
+INTEGRATIONS_ALLOW_PRIVATE_URLS = env.bool("INTEGRATIONS_ALLOW_PRIVATE_URLS", default=DEBUG)
+INTEGRATIONS_SWEEP_INTERVAL = env_duration("INTEGRATIONS_SWEEP_INTERVAL", "PT1M")
+# Sent webhooks and Slack posts are kept this long for the deliveries page, then removed.
+INTEGRATIONS_RETENTION = env_duration("INTEGRATIONS_RETENTION", "P30D")
+INTEGRATIONS_SWEEP_ON_WORKER_START = env.bool("INTEGRATIONS_SWEEP_ON_WORKER_START", default=True)
+TRACKER_SYNC_INTERVAL = env_duration("TRACKER_SYNC_INTERVAL", "PT10M")
+# httpx logs every request at INFO; the deliveries page and the tables keep what matters.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
+CELERY_BEAT_SCHEDULE |= {
+    "integrations-sweep": {
+        "task": "integrations.tasks.sweep",
+        "schedule": INTEGRATIONS_SWEEP_INTERVAL.total_seconds(),
+    },
+    "tracker-sync": {
+        "task": "integrations.tasks.sync_trackers",
+        "schedule": TRACKER_SYNC_INTERVAL.total_seconds(),
+    },
+}
+
+# Single sign-on with OpenID Connect, only when the provider is configured; username and
+# password stay the default either way.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "integrations.sso.EmailOIDCBackend",
+    ]
+    OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="") or None
+    OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+    OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+    # Only people who already have an account (matched by email) get in, unless allowed.
+    OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=False)
+    OIDC_AUTHENTICATION_CALLBACK_URL = "integrations:oidc_callback"
+    LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"  # a path: mozilla-django-oidc uses it as is

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from .models import EventKind, TrackerConnection, WebhookEndpoint
+from .urlsafety import UnsafeURL, check_url
+
+
+def safe_url(url: str) -> str:
+    if url:
+        try:
+            check_url(url)
+        except UnsafeURL as error:
+            raise forms.ValidationError(str(error)) from None
+    return url
+
+
+class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
+    url = forms.URLField(label="Payload URL", max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=EventKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What this URL is sent.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events"]
+
+    def clean_url(self) -> str:
+        return safe_url(self.cleaned_data["url"])
+
+
+class SlackForm(forms.Form):
+    url = forms.URLField(
+        label="Slack incoming webhook URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="https://hooks.slack.com/services/… from a Slack app's Incoming Webhooks. "
+        "Leave empty to stop posting.",
+    )
+
+    def clean_url(self) -> str:
+        return safe_url(self.cleaned_data["url"])
+
+
+class TrackerConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
+    base_url = forms.URLField(
+        label="Base URL",
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+        help_text=TrackerConnection._meta.get_field("base_url").help_text,
+    )
+    token = forms.CharField(
+        label="API token",
+        widget=forms.PasswordInput,
+        help_text="Stored encrypted and never shown again. Or env:VARIABLE to read it from the "
+        "server's environment.",
+    )
+    webhook_secret = forms.CharField(
+        label="Webhook secret",
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="The secret you give the tracker's webhook, so that we can check its "
+        "signature. Without one, ticket states come back by the periodic sync only.",
+    )
+
+    class Meta:
+        model = TrackerConnection
+        fields = ["provider", "name", "base_url", "project", "username", "issue_type"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        provider = cleaned.get("provider")
+        if provider == TrackerConnection.Provider.JIRA:
+            for name in ("base_url", "username"):
+                if not cleaned.get(name):
+                    self.add_error(name, "Jira needs this.")
+        if provider == TrackerConnection.Provider.GITHUB:
+            project = cleaned.get("project", "")
+            if project and (project.count("/") != 1 or " " in project):
+                self.add_error("project", "Write the repository as owner/name.")
+        base_url = cleaned.get("base_url") or TrackerConnection.DEFAULT_URLS.get(str(provider))
+        if base_url:
+            try:
+                check_url(base_url)
+            except UnsafeURL as error:
+                self.add_error("base_url", str(error))
+        return cleaned
+
+    def save(self, commit: bool = True) -> TrackerConnection:
+        connection: TrackerConnection = super().save(commit=False)
+        connection.token = self.cleaned_data["token"]
+        connection.webhook_secret = self.cleaned_data.get("webhook_secret", "")
+        if commit:
+            connection.save()
+        return connection
+
+
+class CreateTicketForm(forms.Form):
+    connection = forms.ModelChoiceField(queryset=TrackerConnection.objects.none(), label="In")
+
+    def __init__(self, *args: Any, item: Any, **kwargs: Any) -> None:
+        from .services import connections_for
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["connection"]
+        field.queryset = connections_for(item)  # type: ignore[attr-defined]
+        field.empty_label = None  # type: ignore[attr-defined]
