@@ -22,7 +22,6 @@ from postmortems.editing import EDITABLE_SECTIONS, FieldSection, RowSection
 from postmortems.models import Revision
 
 # Fields a row section's form does not edit but the API may set, with how to check them.
-EXTRA_ROW_FIELDS = {"action_items": {"owner_name"}}
 
 
 def to_api(field: models.Field[Any, Any], value: Any) -> Any:
@@ -189,8 +188,7 @@ def validated_row_values(
     """(values, base version) of a row to add (row=None) or change, through the row's form.
     A change keeps the fields not sent and needs the version the client read."""
     payload = _check_object(payload)
-    extra = EXTRA_ROW_FIELDS.get(section.key, set())
-    allowed = {*section.fields, *extra, "version"}
+    allowed = {*section.fields, "version"}
     unknown = sorted(set(payload) - allowed - {"id"})
     if unknown:
         raise ValidationError({name: ["Not a field of these rows."] for name in unknown})
@@ -200,25 +198,21 @@ def validated_row_values(
     fields = {f.name: f for f in section.model_fields}
     sent = {n: v for n, v in payload.items() if n in fields}
     data = {**current, **{n: from_api(fields[n], v, incident) for n, v in sent.items()}}
+    data.update(_one_owner(sent))
     data["version"] = payload.get("version", 0) if row is not None else 0
     form = section.make_form(incident, user, data=data, row=row)
     if not form.is_valid():
         raise form_errors(form)
-    values = section.values_from_form(form)
-    if "owner_name" in extra:
-        values.update(_owner_name(payload, values))
-    return values, form.cleaned_data["version"]
+    return section.values_from_form(form), form.cleaned_data["version"]
 
 
-def _owner_name(payload: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+def _one_owner(sent: Mapping[str, Any]) -> dict[str, Any]:
     """An action item is owned by a user or by a name (a team, someone without an account),
-    never both: naming one clears the other."""
-    name = payload.get("owner_name")
-    if name is None:
-        return {"owner_name": ""} if values.get("owner") else {}
-    if not isinstance(name, str) or len(name) > 200:
-        raise ValidationError({"owner_name": ["A name of at most 200 characters."]})
-    name = name.strip()
-    if name and payload.get("owner"):
-        raise ValidationError({"owner_name": ["Give an owner or an owner name, not both."]})
-    return {"owner_name": name, **({"owner": None} if name else {})}
+    never both: naming one clears the other. Sending both is the form's error to report."""
+    if "owner" not in sent and "owner_name" not in sent:
+        return {}
+    if sent.get("owner") and "owner_name" not in sent:
+        return {"owner_name": ""}
+    if sent.get("owner_name") and "owner" not in sent:
+        return {"owner": ""}
+    return {}

@@ -173,7 +173,7 @@ class MarkdownExport:
     def header(self):
         incident, pm = self.incident, self.postmortem
         started, resolved = utc(incident.started_at), utc(incident.resolved_at)
-        authors = ", ".join(display_name(u) for u in pm.authors.all()) or "—"
+        authors = ", ".join(sorted(display_name(u) for u in pm.authors.all())) or "—"
         identifier = ("Incident ID", f"`{incident.external_id or incident.reference}`")
         severity = ("Severity", incident.get_severity_display())
         status = ("Status", incident.get_status_display())
@@ -483,7 +483,7 @@ class MarkdownExport:
         pm = self.postmortem
         events = list(pm.review_events.all())
         sent = [e for e in events if e.kind == "status" and e.to_status == "in_review"]
-        authors = ", ".join(display_name(u) for u in pm.authors.all()) or "—"
+        authors = ", ".join(sorted(display_name(u) for u in pm.authors.all())) or "—"
         lines = [
             f"- [x] Author: {authors} - {day(sent[-1].at)}" if sent else f"- [ ] Author: {authors}"
         ]

@@ -223,7 +223,7 @@ def test_incident_fields_change_through_their_sections_by_name(api, postmortem, 
     assert response.status_code == 200
     assert response.json()["values"] == {
         "title": "Checkout failing", "severity": "SEV1", "status": "resolved",
-        "commander": "mike",
+        "commander": "mike", "external_id": "",
     }  # fmt: skip
     nobody = send(api, "patch", path, {"version": 1, "values": {"commander": "ravi"}})
     assert nobody.status_code == 400 and "commander" in nobody.json()

@@ -71,11 +71,12 @@ def test_resolving_an_incident_is_one_event_however_often_it_is_saved(
     with sends():
         incident = new_incident(team, author)
     values = {"title": incident.title, "severity": "SEV2", "status": "resolved",
-              "commander": None}  # fmt: skip
+              "commander": None, "external_id": ""}  # fmt: skip
     with sends():
         save_section(incident, "incident_times", {
             "started_at": incident.started_at, "detected_at": None, "acknowledged_at": None,
             "mitigated_at": None, "resolved_at": incident.started_at + timedelta(hours=1),
+            "all_clear_at": None,
         }, author, 0)  # fmt: skip
         save_section(incident, "incident_details", values, author, 0)
         save_section(incident, "incident_details", {**values, "severity": "SEV1"}, author, 1)
