@@ -2,14 +2,13 @@
 section (postmortems/editing.py) and registered from this app's AppConfig.ready()."""
 
 from postmortems.editing import RowSection
-from postmortems.templatetags.studio import display_name
 
 from .models import ActionItem
 
 
-def describe_action_item(item):
+def describe_action_item(item: ActionItem) -> str:
     due = f"{item.due_date:%Y-%m-%d}" if item.due_date else "no due date"
-    owner = display_name(item.owner) or "unassigned"
+    owner = item.owner_display or "unassigned"
     return (
         f"{item.title} | {item.priority} | {owner} | {due} | {item.get_status_display()} | "
         f"{item.get_category_display()} | {item.get_term_display()}"

@@ -8,13 +8,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def env_hours(name, default):
+    """A span of hours of the day, "8-18": from 08:00 until 18:00."""
+    value = env.str(name, default=default)
+    start, _, end = value.partition("-")
+    if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a span of hours such as 8-18.")
+    return int(start), int(end)
 
 
 def env_duration(name, default):
@@ -203,17 +211,26 @@ SWEEP_INTERVAL = env_duration("SWEEP_INTERVAL", "PT15M")  # how often beat runs 
 # queued again by the next sweep.
 RESEND_AFTER = env_duration("RESEND_AFTER", "PT15M")
 SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
+# REMINDER_INTERVAL (in whole days), ESCALATE_AFTER, DUE_SOON_WITHIN and these two are the
+# defaults of teams that did not choose their own (TeamFollowUpSettings, set by a manager);
+# the digest's day and hour are on each manager's own clock.
 DIGEST_DAY_OF_WEEK = env.str("DIGEST_DAY_OF_WEEK", default="mon")
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
+# Reminders reach people between these hours of their own time zone, never at 03:00.
+REMINDER_HOURS = env_hours("REMINDER_HOURS", "8-18")
+# One-click links in reminders (mark done, snooze, move, not mine) work this long.
+EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
 
 CELERY_BEAT_SCHEDULE = {
     "follow-up-sweeps": {
         "task": "actionitems.tasks.run_sweeps",
         "schedule": SWEEP_INTERVAL.total_seconds(),
     },
+    # Each team picks its digest's day and hour and each manager has a time zone: the digest
+    # sweep runs as often as the others and sends each one once per week when it is due.
     "weekly-digest": {
         "task": "actionitems.tasks.sweep_weekly_digests",
-        "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY_OF_WEEK),
+        "schedule": SWEEP_INTERVAL.total_seconds(),
     },
 }
 
