@@ -6,6 +6,7 @@ defaults that let `manage.py runserver` work on a fresh machine (SQLite, console
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -151,9 +152,19 @@ STORAGES = {
     },
 }
 
-# Email: EMAIL_URL (smtp://user:pass@host:587, submission://..., consolemail://) or the
-# individual EMAIL_* variables. Locally, emails are printed to the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Email: EMAIL_URL (smtp://user:pass@host:587, submission://..., consolemail://,
+# filemail:///absolute/folder) or the individual EMAIL_* variables. Locally, emails are
+# printed to the console, as a readable summary while DEBUG is on.
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+_email = env.email_url_config(EMAIL_URL)
+vars().update(_email)
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
+    # django-environ reads filemail:///tmp/mail as "tmp/mail", relative to wherever the process
+    # started. What follows "filemail://" is the folder: absolute with a leading slash
+    # (filemail:///tmp/mail), else relative to the project (filemail://var/mail).
+    EMAIL_FILE_PATH = str(BASE_DIR / unquote(EMAIL_URL.split("://", 1)[1].split("?", 1)[0]))
+elif DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    EMAIL_BACKEND = "actionitems.mail.ReadableConsoleBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Postmortem Studio <studio@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
