@@ -12,13 +12,13 @@ List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) for that kind alone.
 """
 
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -41,11 +41,14 @@ from .models import (
 from .reminders import CATEGORY
 from .services import choices_for, current_invite, is_manager
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 Kind = Notification.Kind
 MEETING_LENGTH = timedelta(hours=1)
 
 # Emails about the same thing to the same person, grouped by mail clients (see compose).
-THREADS = {
+THREADS: dict[str, str] = {
     Kind.OVERDUE: "item",
     Kind.ESCALATION: "item",
     Kind.DUE_SOON: "item",
@@ -75,7 +78,7 @@ def about(incident: Incident) -> str:
     return f"{incident.reference} {incident.title}"
 
 
-def unsubscribe_url(user: AbstractBaseUser, category: str = DIGEST) -> str:
+def unsubscribe_url(user: "User", category: str = DIGEST) -> str:
     return absolute(reverse("actionitems:unsubscribe", args=[unsubscribe_token(user.pk, category)]))
 
 
@@ -160,7 +163,7 @@ def open_item(notification: Notification) -> ActionItem | None:
     return item if item is not None and not item.is_closed else None
 
 
-def stands_in(item: ActionItem, recipient: AbstractBaseUser) -> bool:
+def stands_in(item: ActionItem, recipient: "User") -> bool:
     """A manager reminded in the place of an owner without an account."""
     return item.owned_by_name and is_manager(recipient.pk, item.postmortem.incident.team_id)
 
@@ -280,12 +283,14 @@ def meeting_invite(
 
 def meeting_update_email(notification: Notification, now: datetime) -> Email | None:
     """The meeting moved or was cancelled after attendees got its invite."""
-    postmortem = (
-        Postmortem.objects.select_related("incident").filter(pk=notification.object_id).first()
+    invite = (
+        MeetingInvite.objects.select_related("postmortem__incident")
+        .filter(postmortem_id=notification.object_id)
+        .first()
     )
-    invite = MeetingInvite.objects.filter(postmortem=postmortem).first() if postmortem else None
     if invite is None or notification.period != f"sequence-{invite.sequence}":
         return None  # changed again since: the later update says where it is now
+    postmortem = invite.postmortem
     previous = invite.previous_starts_at
     if invite.starts_at is None and (previous is None or previous < now):
         return None  # cleared after it took place: nothing on anyone's calendar to cancel
@@ -338,10 +343,11 @@ def draft_nudge_email(notification: Notification, now: datetime) -> Email | None
         .filter(pk=notification.object_id, status=Postmortem.Status.DRAFT)
         .first()
     )
-    if postmortem is None:
+    resolved = postmortem.incident.resolved_at if postmortem else None
+    if postmortem is None or resolved is None:
         return None
     incident = postmortem.incident
-    hours = int((now - incident.resolved_at).total_seconds() // 3600)
+    hours = int((now - resolved).total_seconds() // 3600)
     return Email(
         f"Still a draft {hours} hours after resolution: postmortem of {about(incident)}",
         {
@@ -416,8 +422,6 @@ def digest_email(notification: Notification, now: datetime) -> Email | None:
         item.url = absolute(item.get_absolute_url())
         item.is_late = item.due_date < today
         groups.setdefault(item.postmortem, []).append(item)
-    for action in from_email:
-        action.url = absolute(action.item.get_absolute_url())
     overdue = sum(item.is_late for item in items)
     return Email(
         f"Weekly follow-up for {team}: {overdue} overdue, {len(items) - overdue} due soon",
@@ -427,14 +431,17 @@ def digest_email(notification: Notification, now: datetime) -> Email | None:
                 (postmortem, absolute(postmortem.incident.get_absolute_url()), group)
                 for postmortem, group in groups.items()
             ],
-            "from_email": from_email,
+            "from_email": [
+                (action, absolute(action.item.get_absolute_url())) for action in from_email
+            ],
             "week": notification.period,
         },
         category=DIGEST,
     )
 
 
-BUILDERS = {
+Builder = Callable[[Notification, datetime], "Email | None"]
+BUILDERS: dict[str, Builder] = {
     Kind.OVERDUE: item_email,
     Kind.ESCALATION: item_email,
     Kind.DUE_SOON: item_email,
@@ -517,7 +524,9 @@ def compose(
 
 # What a person may turn off; their own overdue items only where the team allows it, which
 # item_email decides.
-OPTIONAL = {kind: category for kind, category in CATEGORY.items() if category != OVERDUE}
+OPTIONAL: dict[str, str] = {
+    kind: category for kind, category in CATEGORY.items() if category != OVERDUE
+}
 UNSUBSCRIBE_WHAT = {
     "digest": "Stop these weekly emails",
     "nudges": "Stop heads-ups and nudges",

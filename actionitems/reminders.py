@@ -43,7 +43,7 @@ Candidate = tuple[str, int, int, str]
 
 # The kinds a person may turn off, by what they are (links.CATEGORIES); the others are how
 # work gets finished (overdue items one owns, escalations to managers, meeting changes).
-CATEGORY = {
+CATEGORY: dict[str, str] = {
     Kind.DIGEST: DIGEST,
     Kind.DUE_SOON: NUDGES,
     Kind.REVIEW_MEETING: NUDGES,
@@ -202,6 +202,8 @@ def review_meeting_candidates(now: datetime) -> Iterator[Candidate]:
     for postmortem_id, reviewer_id in reviewers.values_list("postmortem_id", "reviewer_id"):
         people[postmortem_id].add(reviewer_id)
     for postmortem_id, meeting in meetings.items():
+        if meeting is None:
+            continue  # (filtered out above; for the type checker)
         for user_id in people[postmortem_id]:
             clock = audience.clock(user_id)
             day = which_day(meeting.astimezone(clock.tzinfo).date(), clock.date())

@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from incidents.models import Incident, Membership
+from incidents.models import Membership
 from postmortems.models import Postmortem, Revision
 from postmortems.services import StaleEdit, save_row
 from postmortems.templatetags.studio import display_name
@@ -41,12 +41,16 @@ from .models import (
     local_today,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
+
 logger = logging.getLogger(__name__)
-User = get_user_model()
 Action = EmailAction.Action
 Kind = Notification.Kind
 
-SNOOZE_DAYS = {Action.SNOOZE_3_DAYS: 3, Action.SNOOZE_1_WEEK: 7}
+SNOOZE_DAYS: dict[str, int] = {Action.SNOOZE_3_DAYS: 3, Action.SNOOZE_1_WEEK: 7}
 OWNER_ACTIONS = [
     Action.DONE,
     Action.SNOOZE_3_DAYS,
@@ -80,7 +84,7 @@ class LinkRefused(Exception):
         *,
         link: ActionLink | None = None,
         item: ActionItem | None = None,
-        recipient: AbstractBaseUser | None = None,
+        recipient: User | None = None,
         used: EmailAction | None = None,
         changes: list[str] | None = None,
     ) -> None:
@@ -124,7 +128,7 @@ class Offer:
 
     link: ActionLink
     item: ActionItem
-    recipient: AbstractBaseUser
+    recipient: User
     today: date  # the recipient's date, for snoozes and the due date picker
     choices: list[Choice] = field(default_factory=list)
 
@@ -155,18 +159,22 @@ def is_manager(user_id: int, team_id: int) -> bool:
     ).exists()
 
 
-def allowed_actions(item: ActionItem, user: AbstractBaseUser) -> list[str]:
+def allowed_actions(item: ActionItem, user: User) -> list[str]:
     """What `user` may do to `item` from an email: its owner everything, a manager of its
     team all but "Not mine", anyone else nothing; nothing once it is closed or for someone
     who left the team."""
     if item.is_closed or not user.is_active:
         return []
-    incident_id = item.postmortem.incident_id
-    if not Incident.objects.editable_by(user).filter(pk=incident_id).exists():
-        return []
+    role = (
+        Membership.objects.filter(user_id=user.pk, team_id=item.postmortem.incident.team_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None and not user.is_superuser:
+        return []  # writing is for the team (Incident.editable_by)
     if item.owner_id == user.pk:
         return list(OWNER_ACTIONS)
-    if is_manager(user.pk, item.postmortem.incident.team_id):
+    if role == Membership.Role.MANAGER:
         return list(MANAGER_ACTIONS)
     return []
 
@@ -185,9 +193,7 @@ def make_link(item: ActionItem, user_id: int, action: str, notification_id: int 
     return reverse("actionitems:email_action", args=[token])
 
 
-def choices_for(
-    item: ActionItem, user: AbstractBaseUser, notification_id: int | None
-) -> list[Choice]:
+def choices_for(item: ActionItem, user: User, notification_id: int | None) -> list[Choice]:
     return [
         Choice(action, Action(action).label, make_link(item, user.pk, action, notification_id))
         for action in allowed_actions(item, user)
@@ -238,17 +244,18 @@ def open_link(token: str) -> Offer:
     )
     if item is None:
         raise LinkRefused("gone", link=link, recipient=recipient)
-    context = {"link": link, "item": item, "recipient": recipient}
     used = EmailAction.objects.select_related("actor").filter(token_digest=link.digest).first()
     if used is not None:
-        raise LinkRefused("used", used=used, **context)
+        raise LinkRefused("used", used=used, link=link, item=item, recipient=recipient)
     # The version changes with every save in the app; the rest catches changes made where
     # versions are not counted (the admin).
     as_written = (link.version, link.status, link.due, link.owner_id)
     if as_written != (item.version, item.status, item.due_date, item.owner_id):
-        raise LinkRefused("stale", changes=what_changed(link, item), **context)
+        changes = what_changed(link, item)
+        raise LinkRefused("stale", changes=changes, link=link, item=item, recipient=recipient)
     if link.action not in allowed_actions(item, recipient):
-        raise LinkRefused("closed" if item.is_closed else "not_allowed", **context)
+        reason = "closed" if item.is_closed else "not_allowed"
+        raise LinkRefused(reason, link=link, item=item, recipient=recipient)
     return Offer(link, item, recipient, local_today(recipient.pk))
 
 
@@ -305,12 +312,15 @@ def apply_email_action(
             # Two clicks at once: the other one won. Or the item changed a moment ago.
             used = EmailAction.objects.filter(token_digest=link.digest).first()
             fresh = ActionItem.objects.filter(pk=item.pk).first()
-            context = {"link": link, "recipient": offer.recipient, "item": fresh}
+            who = offer.recipient
             if used is not None:
-                raise LinkRefused("used", used=used, **context) from None
+                raise LinkRefused("used", used=used, link=link, item=fresh, recipient=who) from None
             if fresh is None:
-                raise LinkRefused("gone", **context) from None
-            raise LinkRefused("stale", changes=what_changed(link, fresh), **context) from None
+                raise LinkRefused("gone", link=link, recipient=who) from None
+            changes = what_changed(link, fresh)
+            raise LinkRefused(
+                "stale", changes=changes, link=link, item=fresh, recipient=who
+            ) from None
         revision = (
             Revision.objects.filter(incident=incident, section="action_items")
             .order_by("-version")
@@ -369,7 +379,7 @@ FIELD_OF_CATEGORY = {
 }
 
 
-def may_mute_overdue(user: AbstractBaseUser) -> bool:
+def may_mute_overdue(user: User) -> bool:
     """Reminders about one's own overdue items stay on unless a team manager allowed them
     off (TeamFollowUpSettings.members_may_mute_overdue) in a team of this person."""
     return TeamFollowUpSettings.objects.filter(
@@ -377,7 +387,7 @@ def may_mute_overdue(user: AbstractBaseUser) -> bool:
     ).exists()
 
 
-def stop_emails(user: AbstractBaseUser, category: str) -> bool:
+def stop_emails(user: User, category: str) -> bool:
     """Stop one kind of email for this person; False when it cannot be stopped."""
     if category == OVERDUE and not may_mute_overdue(user):
         return False

@@ -1,5 +1,6 @@
 from contextlib import suppress
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +15,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 from incidents.models import Membership, Team
 from postmortems.models import Postmortem, ReviewRequest
@@ -41,6 +45,12 @@ from .services import (
 EMAIL_ACTION = "actionitems/email_action.html"
 
 
+class AuthenticatedRequest(HttpRequest):
+    """What LoginRequiredMiddleware guarantees the views below it (for the type checker)."""
+
+    user: "User"
+
+
 @require_GET
 def action_item_list(request):
     items = (
@@ -65,7 +75,7 @@ def action_item_detail(request, pk):
     return render(request, "actionitems/detail.html", {"item": item, "history": history})
 
 
-def _teams_with_cadence(user) -> list[tuple[Team, TeamFollowUpSettings, bool]]:
+def _teams_with_cadence(user: "User") -> list[tuple[Team, TeamFollowUpSettings, bool]]:
     """The person's teams, how each chases its work, and whether they manage it."""
     rows = []
     memberships = Membership.objects.filter(user=user).select_related("team__follow_up_settings")
@@ -80,7 +90,7 @@ def _teams_with_cadence(user) -> list[tuple[Team, TeamFollowUpSettings, bool]]:
 
 
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
     preference, _ = EmailPreference.objects.get_or_create(user=request.user)
     # Bound on every POST: an all-unchecked form posts nothing, which is still an answer.
     data = request.POST if request.method == "POST" else None
@@ -105,7 +115,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def team_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """A team's cadence: how often, how early, when the managers hear and get the digest."""
     teams = Team.objects.all() if request.user.is_superuser else request.user.teams.all()
     team = get_object_or_404(teams.distinct(), slug=slug)
