@@ -330,7 +330,7 @@ def test_a_manager_reminded_for_an_owner_without_an_account_can_act(
 
 @pytest.mark.django_db
 def test_the_action_is_in_the_items_history_and_the_next_digest(
-    smtp_server, item, author, manager, client
+    smtp_server, item, author, manager, client, django_assert_max_num_queries
 ):
     text = text_of(reminder_to(smtp_server))
     visit(
@@ -338,7 +338,8 @@ def test_the_action_is_in_the_items_history_and_the_next_digest(
     )
     manager_client = Client()
     manager_client.force_login(manager)
-    detail = manager_client.get(f"/action-items/{item.pk}/").content.decode()
+    with django_assert_max_num_queries(6):
+        detail = manager_client.get(f"/action-items/{item.pk}/").content.decode()
     assert "moved the due date from 2026-03-11 to 2026-03-13" in detail
     assert "from email" in detail and "almost there" in detail
 
@@ -376,3 +377,16 @@ def test_two_clicks_at_the_same_moment_change_the_item_once(smtp_server, item):
     item.refresh_from_db()
     assert item.due_date == date(2026, 3, 19) and item.version == 2
     assert revisions(item).count() == 1 and EmailAction.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_pages_of_a_link_make_a_bounded_number_of_queries(
+    smtp_server, item, client, django_assert_max_num_queries
+):
+    text = text_of(reminder_to(smtp_server))
+    with django_assert_max_num_queries(6):
+        assert visit(client, link_in(text, "Move due date")).status_code == 200
+    with django_assert_max_num_queries(25):  # the document's locked save and its revision
+        assert visit(client, link_in(text, "Snooze 1 week"), {}).status_code == 200
+    with django_assert_max_num_queries(8):  # stale: what changed, and fresh choices
+        assert visit(client, link_in(text, "Mark done")).status_code == 409
