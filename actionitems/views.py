@@ -75,6 +75,13 @@ def action_item_detail(request, pk):
     return render(request, "actionitems/detail.html", {"item": item, "history": history})
 
 
+def reminder_hours() -> str:
+    start, end = settings.REMINDER_HOURS
+    if (start, end) == (0, 24):
+        return "at any hour"
+    return f"between {start:02d}:00 and {end:02d}:00 local time"
+
+
 def _teams_with_cadence(user: "User") -> list[tuple[Team, TeamFollowUpSettings, bool]]:
     """The person's teams, how each chases its work, and whether they manage it."""
     rows = []
@@ -106,7 +113,7 @@ def preferences(request: AuthenticatedRequest) -> HttpResponse:
         "form": form,
         "teams": [(team, chosen.cadence(), managed) for team, chosen, managed in teams],
         "default": default_cadence(),
-        "hours": settings.REMINDER_HOURS,
+        "hours": reminder_hours(),
         "draft_hours": int(settings.DRAFT_NUDGE_AFTER.total_seconds() // 3600),
         "manages_a_team": any(managed for _, _, managed in teams),
     }
@@ -131,9 +138,8 @@ def team_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         messages.success(request, f"Follow-up settings of {team} saved.")
         return redirect("actionitems:team_settings", slug=team.slug)
     status = 422 if request.method == "POST" else 200
-    return render(
-        request, "actionitems/team_settings.html", {"team": team, "form": form}, status=status
-    )
+    context = {"team": team, "form": form, "hours": reminder_hours()}
+    return render(request, "actionitems/team_settings.html", context, status=status)
 
 
 @csrf_exempt

@@ -227,8 +227,9 @@ SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
 # the digest's day and hour are on each manager's own clock.
 DIGEST_DAY_OF_WEEK = env.str("DIGEST_DAY_OF_WEEK", default="mon")
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
-# Reminders reach people between these hours of their own time zone, never at 03:00.
-REMINDER_HOURS = env_hours("REMINDER_HOURS", "8-18")
+# Reminders reach people between these hours of their own time zone, never at 03:00. Locally
+# (DEBUG) at any hour, so that the demo's worker prints its reminders whenever it starts.
+REMINDER_HOURS = env_hours("REMINDER_HOURS", "0-24" if DEBUG else "8-18")
 # One-click links in reminders (mark done, snooze, move, not mine) work this long.
 EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
 

@@ -131,7 +131,8 @@ def sends_over(moments, task=run_sweeps):
 
 
 @pytest.mark.django_db
-def test_nobody_is_reminded_at_night_on_their_own_clock(postmortem, make_user, team):
+def test_nobody_is_reminded_at_night_on_their_own_clock(postmortem, make_user, team, settings):
+    settings.REMINDER_HOURS = (8, 18)  # production's default
     zones = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Australia/Adelaide", "Pacific/Kiritimati"]
     owners = {}
     for n, zone in enumerate(zones):

@@ -23,7 +23,8 @@ def settings_in_a_process(**env):
     """Settings as a fresh process reads them from this environment."""
     code = (
         "import django; django.setup(); from django.conf import settings; "
-        "print(settings.EMAIL_BACKEND); print(settings.EMAIL_FILE_PATH)"
+        "print(settings.EMAIL_BACKEND); print(settings.EMAIL_FILE_PATH); "
+        "print(settings.REMINDER_HOURS)"
     )
     environment = {**os.environ, "DATABASE_URL": "sqlite:////tmp/unused.sqlite3", **env}
     environment.setdefault("DJANGO_SETTINGS_MODULE", "postmortems.settings")
@@ -32,28 +33,32 @@ def settings_in_a_process(**env):
         timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    backend, file_path = result.stdout.splitlines()
-    return backend, file_path
+    return result.stdout.splitlines()  # backend, file path, reminder hours
 
 
 def test_filemail_with_three_slashes_is_an_absolute_folder():
-    backend, path = settings_in_a_process(EMAIL_URL="filemail:///tmp/x", PYTHONPATH=str(ROOT))
+    backend, path, _ = settings_in_a_process(EMAIL_URL="filemail:///tmp/x", PYTHONPATH=str(ROOT))
     assert backend == "django.core.mail.backends.filebased.EmailBackend"
     assert path == "/tmp/x"  # django-environ alone gives "tmp/x", relative to the process
 
 
 def test_filemail_without_a_leading_slash_is_inside_the_project():
-    _, path = settings_in_a_process(EMAIL_URL="filemail://var/mail", PYTHONPATH=str(ROOT))
+    _, path, _ = settings_in_a_process(EMAIL_URL="filemail://var/mail", PYTHONPATH=str(ROOT))
     assert path == str(ROOT / "var" / "mail")
 
 
 def test_console_email_is_readable_in_debug_and_raw_otherwise():
-    readable, _ = settings_in_a_process(EMAIL_URL="consolemail://", DEBUG="1", PYTHONPATH=str(ROOT))
+    readable, _, local_hours = settings_in_a_process(
+        EMAIL_URL="consolemail://", DEBUG="1", PYTHONPATH=str(ROOT)
+    )
     assert readable == "actionitems.mail.ReadableConsoleBackend"
-    raw, _ = settings_in_a_process(
+    assert local_hours == "(0, 24)"
+    raw, _, production_hours = settings_in_a_process(
         EMAIL_URL="consolemail://", DEBUG="0", SECRET_KEY="x" * 50, PYTHONPATH=str(ROOT)
     )
     assert raw == "django.core.mail.backends.console.EmailBackend"
+    # Production waits for working hours; a laptop's demo worker prints reminders at any hour.
+    assert production_hours == "(8, 18)"
 
 
 def test_the_summary_shows_who_what_the_text_and_its_links():

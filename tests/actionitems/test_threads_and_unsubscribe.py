@@ -197,8 +197,9 @@ def test_digest_links_sent_before_this_release_still_unsubscribe(client, manager
 
 @pytest.mark.django_db
 def test_the_preferences_page_shows_each_kind_with_its_cadence(
-    client, manager, team, django_assert_max_num_queries
+    client, manager, team, django_assert_max_num_queries, settings
 ):
+    settings.REMINDER_HOURS = (8, 18)
     TeamFollowUpSettings.objects.create(
         team=team, reminder_cadence="weekdays", heads_up_days=3, digest_weekday=4, digest_hour=16
     )
@@ -206,7 +207,7 @@ def test_the_preferences_page_shows_each_kind_with_its_cadence(
     with django_assert_max_num_queries(10):
         page = client.get("/action-items/email/")
     body = page.content.decode()
-    assert "Payments: every weekday, between 08:00 and 18:00 your time" in body
+    assert "Payments: every weekday, between 08:00 and 18:00 local time" in body
     assert "Payments: 3 days before" in body
     assert "Payments: Fridays at 16:00 your time" in body
     assert "Payments: after 7 days overdue, then every weekday" in body
