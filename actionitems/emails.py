@@ -33,12 +33,13 @@ from .links import DIGEST, OVERDUE, unsubscribe_token
 from .models import (
     ActionItem,
     EmailAction,
+    EmailPreference,
     MeetingInvite,
     Notification,
     TeamFollowUpSettings,
     zone_of,
 )
-from .reminders import CATEGORY
+from .reminders import CATEGORY, PREFERENCE_FIELD
 from .services import choices_for, current_invite, is_manager
 
 if TYPE_CHECKING:
@@ -455,6 +456,11 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+def opted_out(recipient: "User", category: str) -> bool:
+    field = PREFERENCE_FIELD[category]
+    return EmailPreference.objects.filter(user=recipient, **{field: False}).exists()
+
+
 def thread_headers(notification: Notification) -> dict[str, str]:
     """In-Reply-To and References to the first email sent to this person about the same
     item, review or follow-up, so that mail clients show them as one conversation."""
@@ -502,6 +508,8 @@ def compose(
         **email.headers,
     }
     category = email.category or OPTIONAL.get(notification.kind)
+    if category and opted_out(recipient, category):
+        return None  # turned off after the sweep recorded it
     if category:
         unsubscribe = unsubscribe_url(recipient, category)
         context["unsubscribe_url"] = unsubscribe

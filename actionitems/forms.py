@@ -19,7 +19,7 @@ def timezone_choices() -> list[tuple[str, Any]]:
     return [("UTC", "UTC"), *groups.items()]
 
 
-class EmailPreferenceForm(forms.ModelForm):
+class EmailPreferenceForm(forms.ModelForm):  # type: ignore[type-arg]
     timezone = forms.ChoiceField(
         label="Your time zone",
         choices=timezone_choices,
@@ -50,7 +50,7 @@ class EmailPreferenceForm(forms.ModelForm):
         return self.cleaned_data["timezone"] or "UTC"
 
 
-class TeamFollowUpSettingsForm(forms.ModelForm):
+class TeamFollowUpSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = TeamFollowUpSettings
         fields = [

@@ -366,7 +366,7 @@ class TeamFollowUpSettings(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Follow-up settings of {self.team}"
 
     @classmethod
@@ -447,7 +447,7 @@ class EmailAction(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["item", "created_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_action_display()} on {self.item} by {self.actor} (from email)"
 
     def summary(self) -> str:
@@ -473,5 +473,5 @@ class MeetingInvite(models.Model):
     sequence = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Review meeting invite of {self.postmortem} (sequence {self.sequence})"

@@ -52,7 +52,7 @@ class AuthenticatedRequest(HttpRequest):
 
 
 @require_GET
-def action_item_list(request):
+def action_item_list(request: AuthenticatedRequest) -> HttpResponse:
     items = (
         ActionItem.objects.visible_to(request.user)
         .select_related("owner", "postmortem__incident__team")
@@ -64,7 +64,7 @@ def action_item_list(request):
 
 
 @require_GET
-def action_item_detail(request, pk):
+def action_item_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         ActionItem.objects.visible_to(request.user).select_related(
             "owner", "postmortem__incident__team"
@@ -208,7 +208,7 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def action_item_status(request, reference, pk):
+def action_item_status(request: AuthenticatedRequest, reference: str, pk: int) -> HttpResponse:
     """The one-click status change on the document's action item rows."""
     incident = get_document_for(request.user, reference, edit=True)
     editable_for(incident, "action_items")
@@ -224,11 +224,12 @@ def action_item_status(request, reference, pk):
             request.user,
             base_version=None,
         )
-    return after_change(request, reference, "action_items")
+    response: HttpResponse = after_change(request, reference, "action_items")
+    return response
 
 
 @require_GET
-def my_work(request):
+def my_work(request: AuthenticatedRequest) -> HttpResponse:
     """What is waiting for me: drafts I write, reviews I owe, action items I own, and for
     managers the items of their teams that no account owns."""
     user = request.user

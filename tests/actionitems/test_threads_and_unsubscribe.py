@@ -236,3 +236,20 @@ def test_the_preferences_form_keeps_a_bad_time_zone_and_says_so(author_client, a
     assert preference.timezone == "Asia/Tokyo"
     assert preference.overdue_reminders is True  # not the person's to turn off here
     assert (preference.nudges, preference.mentions) == (False, False)
+
+
+@pytest.mark.django_db
+def test_a_kind_turned_off_after_the_sweep_recorded_it_is_not_sent(item, author):
+    from unittest import mock
+
+    from actionitems.tasks import send_notification
+
+    with (
+        time_machine.travel(NOW, tick=False),
+        mock.patch("actionitems.tasks.send_notification.delay"),
+    ):
+        run_sweeps()  # the heads-up is recorded...
+    EmailPreference.objects.create(user=author, nudges=False)  # ...then turned off
+    with time_machine.travel(NOW, tick=False):
+        assert send_notification(Notification.objects.get().pk) == "skipped"
+    assert mail.outbox == []
