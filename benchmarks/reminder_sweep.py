@@ -145,6 +145,7 @@ def timed_sending(count):
 def main():
     items = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     settings.DEBUG = False
+    settings.REMINDER_HOURS = (8, 18)  # production's working hours on each owner's clock
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
