@@ -14,6 +14,7 @@ class ActionitemsConfig(AppConfig):
         from postmortems.models import Revision
         from postmortems.signals import comment_posted
 
+        from . import checks  # noqa: F401  (registers the settings checks)
         from .sections import ACTION_ITEMS
         from .tasks import queue_mention_emails, review_schedule_saved
 

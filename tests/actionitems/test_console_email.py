@@ -1,5 +1,5 @@
 """Email settings a developer meets first: a readable console in DEBUG, a file folder that is
-where EMAIL_URL says."""
+where EMAIL_URL says, and settings checked when Django starts."""
 
 import io
 import os
@@ -113,3 +113,14 @@ def test_a_reminder_printed_by_the_readable_console(settings, postmortem, author
     )
     assert "An action item you own is 1 day overdue." in printed
     assert "  Mark done " in printed and "/action-items/email/act/" in printed
+
+
+def test_a_digest_day_that_is_no_day_fails_the_system_check(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.DIGEST_DAY_OF_WEEK = "someday"
+    with pytest.raises(SystemCheckError, match=r"actionitems\.E001"):
+        call_command("check")
+    settings.DIGEST_DAY_OF_WEEK = "fri"
+    call_command("check")
