@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.db import models
 
-from .models import ActionItem, EmailPreference, Notification
+from .models import (
+    ActionItem,
+    EmailAction,
+    EmailPreference,
+    MeetingInvite,
+    Notification,
+    TeamFollowUpSettings,
+)
 
 
 @admin.register(ActionItem)
@@ -30,5 +37,43 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(EmailPreference)
 class EmailPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "weekly_digest"]
+    list_display = ["user", "timezone", "weekly_digest", "nudges", "mentions", "overdue_reminders"]
+    list_filter = ["weekly_digest", "nudges", "mentions", "overdue_reminders"]
+    search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
+    list_select_related = ["user"]
+
+
+@admin.register(TeamFollowUpSettings)
+class TeamFollowUpSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "team",
+        "reminder_cadence",
+        "reminder_every_days",
+        "heads_up_days",
+        "escalate_after_days",
+        "digest_weekday",
+        "digest_hour",
+        "members_may_mute_overdue",
+    ]
+    readonly_fields = ["updated_by", "updated_at"]
+    list_select_related = ["team"]
+
+
+@admin.register(EmailAction)
+class EmailActionAdmin(admin.ModelAdmin):
+    """The log of changes made from emails' one-click links: read only."""
+
+    list_display = ["created_at", "actor", "action", "item", "from_due", "to_due"]
+    list_filter = ["action"]
+    search_fields = ["item__title", "actor__username", "reason"]
+    readonly_fields = [f.name for f in EmailAction._meta.fields]
+    list_select_related = ["actor", "item"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(MeetingInvite)
+class MeetingInviteAdmin(admin.ModelAdmin):
+    list_display = ["postmortem", "starts_at", "sequence", "updated_at"]
+    readonly_fields = [f.name for f in MeetingInvite._meta.fields]
+    list_select_related = ["postmortem__incident"]

@@ -6,7 +6,7 @@ from postmortems.editing import RowSection
 from .models import ActionItem
 
 
-def describe_action_item(item):
+def describe_action_item(item: ActionItem) -> str:
     due = f"{item.due_date:%Y-%m-%d}" if item.due_date else "no due date"
     owner = item.owner_display or "unassigned"
     return (

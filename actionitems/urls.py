@@ -9,4 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.action_item_detail, name="detail"),
     path("email/", views.preferences, name="preferences"),
     path("email/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("email/act/<str:token>/", views.email_action, name="email_action"),
+    path("teams/<slug:slug>/email/", views.team_settings, name="team_settings"),
 ]

@@ -5,8 +5,10 @@
 Builds a throwaway test database, creates the action items across 1,000 postmortems and 200
 owners (a third overdue, a tenth due within two days, the rest later or done), then runs the
 daily sweep twice, a minute apart (the second finds everything recorded and queues nothing),
-and prints wall time and SQL queries of each. Queueing is stubbed: this measures deciding
-and recording. Sending is measured apart, for 500 emails through Django's in-memory backend.
+and prints wall time and SQL queries of each; then again with the owners spread over eight
+time zones (reminders wait for 08:00 on each clock) and half the teams on a cadence of their
+own. Queueing is stubbed: this measures deciding and recording. Sending is measured apart,
+for 500 emails through Django's in-memory backend.
 """
 
 import os
@@ -85,6 +87,31 @@ def build(items):
     ActionItem.objects.bulk_create(batch)
 
 
+def spread_clocks():
+    """Owners in eight time zones and half the teams with a cadence of their own."""
+    from django.contrib.auth import get_user_model
+
+    from actionitems.models import EmailPreference, Notification, TeamFollowUpSettings
+    from incidents.models import Team
+
+    zones = ["UTC", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney",
+             "America/New_York", "America/Los_Angeles", "Pacific/Auckland"]  # fmt: skip
+    users = get_user_model().objects.order_by("pk")
+    EmailPreference.objects.bulk_create(
+        EmailPreference(user=user, timezone=zones[n % len(zones)]) for n, user in enumerate(users)
+    )
+    cadences = [
+        {"reminder_cadence": "weekdays"},
+        {"reminder_cadence": "every_n_days", "reminder_every_days": 3},
+        {"heads_up_days": 5, "escalate_after_days": 3},
+    ]
+    TeamFollowUpSettings.objects.bulk_create(
+        TeamFollowUpSettings(team=team, **cadences[n % len(cadences)])
+        for n, team in enumerate(Team.objects.order_by("pk")[:10])
+    )
+    Notification.objects.all().delete()
+
+
 def timed_sweep(at):
     from actionitems.tasks import run_sweeps
 
@@ -118,6 +145,7 @@ def timed_sending(count):
 def main():
     items = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     settings.DEBUG = False
+    settings.REMINDER_HOURS = (8, 18)  # production's working hours on each owner's clock
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
@@ -145,6 +173,14 @@ def main():
                     f"{label:>15}: {elapsed:6.2f} s, {queries:4} queries, "
                     f"{result['owed']:,} reminders owed, {result['queued']:,} queued to send"
                 )
+        spread_clocks()
+        print("\nthe same, owners in 8 time zones, 10 teams with a cadence of their own:")
+        for label, at in (("first sweep", NOW), ("a minute later", NOW + timedelta(minutes=1))):
+            result, elapsed, queries = timed_sweep(at)
+            print(
+                f"{label:>15}: {elapsed:6.2f} s, {queries:4} queries, "
+                f"{result['owed']:,} reminders owed, {result['queued']:,} queued to send"
+            )
         sent, elapsed, queries = timed_sending(500)
         print(
             f"\nsending: {sent} emails in {elapsed:.2f} s "

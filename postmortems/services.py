@@ -94,7 +94,7 @@ def _latest_revision(incident, key):
     return Revision.objects.filter(incident=incident, section=key).order_by("-version").first()
 
 
-def _record(incident, key, old_text, new_text, data, by, restored_from=None):
+def _record(incident, key, old_text, new_text, data, by, restored_from=None, note=""):
     latest = _latest_revision(incident, key)
     return Revision.objects.create(
         incident=incident,
@@ -105,6 +105,7 @@ def _record(incident, key, old_text, new_text, data, by, restored_from=None):
         new_text=new_text,
         data=data,
         restored_from=restored_from,
+        note=note,
     )
 
 
@@ -176,7 +177,7 @@ def _restore_rows(incident, key, revision, by, base_version):
         )
 
 
-def _row_change(incident, key, by, change):
+def _row_change(incident, key, by, change, note=""):
     """Run `change(locked_incident)` and record the section's text before and after it."""
     section = ROW_SECTIONS[key]
     with transaction.atomic():
@@ -186,7 +187,7 @@ def _row_change(incident, key, by, change):
         after = list(section.rows(locked))
         old_text, new_text = section.describe(before), section.describe(after)
         if old_text != new_text:
-            _record(locked, key, old_text, new_text, section.snapshot(after), by)
+            _record(locked, key, old_text, new_text, section.snapshot(after), by, note=note)
         return result
 
 
@@ -219,9 +220,10 @@ def add_row(incident, key, values, by):
     return _row_change(incident, key, by, create)
 
 
-def save_row(incident, key, pk, values, by, base_version):
+def save_row(incident, key, pk, values, by, base_version, *, note: str = ""):
     """Save a row if nobody changed it since `base_version`; base_version=None is a one-click
-    change (an action item's status) that applies whatever the row's version."""
+    change (an action item's status) that applies whatever the row's version. `note` says
+    how the change arrived when not through the editor ("from email")."""
     section = ROW_SECTIONS[key]
 
     def update(locked):
@@ -232,7 +234,7 @@ def save_row(incident, key, pk, values, by, base_version):
         row.save()
         return row
 
-    return _row_change(incident, key, by, update)
+    return _row_change(incident, key, by, update, note=note)
 
 
 def delete_row(incident, key, pk, by, base_version):

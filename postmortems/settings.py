@@ -6,15 +6,24 @@ defaults that let `manage.py runserver` work on a fresh machine (SQLite, console
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def env_hours(name, default):
+    """A span of hours of the day, "8-18": from 08:00 until 18:00."""
+    value = env.str(name, default=default)
+    start, _, end = value.partition("-")
+    if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a span of hours such as 8-18.")
+    return int(start), int(end)
 
 
 def env_duration(name, default):
@@ -143,9 +152,19 @@ STORAGES = {
     },
 }
 
-# Email: EMAIL_URL (smtp://user:pass@host:587, submission://..., consolemail://) or the
-# individual EMAIL_* variables. Locally, emails are printed to the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Email: EMAIL_URL (smtp://user:pass@host:587, submission://..., consolemail://,
+# filemail:///absolute/folder) or the individual EMAIL_* variables. Locally, emails are
+# printed to the console, as a readable summary while DEBUG is on.
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+_email = env.email_url_config(EMAIL_URL)
+vars().update(_email)
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
+    # django-environ reads filemail:///tmp/mail as "tmp/mail", relative to wherever the process
+    # started. What follows "filemail://" is the folder: absolute with a leading slash
+    # (filemail:///tmp/mail), else relative to the project (filemail://var/mail).
+    EMAIL_FILE_PATH = str(BASE_DIR / unquote(EMAIL_URL.split("://", 1)[1].split("?", 1)[0]))
+elif DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    EMAIL_BACKEND = "actionitems.mail.ReadableConsoleBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Postmortem Studio <studio@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
@@ -203,17 +222,27 @@ SWEEP_INTERVAL = env_duration("SWEEP_INTERVAL", "PT15M")  # how often beat runs 
 # queued again by the next sweep.
 RESEND_AFTER = env_duration("RESEND_AFTER", "PT15M")
 SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
+# REMINDER_INTERVAL (in whole days), ESCALATE_AFTER, DUE_SOON_WITHIN and these two are the
+# defaults of teams that did not choose their own (TeamFollowUpSettings, set by a manager);
+# the digest's day and hour are on each manager's own clock.
 DIGEST_DAY_OF_WEEK = env.str("DIGEST_DAY_OF_WEEK", default="mon")
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
+# Reminders reach people between these hours of their own time zone, never at 03:00. Locally
+# (DEBUG) at any hour, so that the demo's worker prints its reminders whenever it starts.
+REMINDER_HOURS = env_hours("REMINDER_HOURS", "0-24" if DEBUG else "8-18")
+# One-click links in reminders (mark done, snooze, move, not mine) work this long.
+EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
 
 CELERY_BEAT_SCHEDULE = {
     "follow-up-sweeps": {
         "task": "actionitems.tasks.run_sweeps",
         "schedule": SWEEP_INTERVAL.total_seconds(),
     },
+    # Each team picks its digest's day and hour and each manager has a time zone: the digest
+    # sweep runs as often as the others and sends each one once per week when it is due.
     "weekly-digest": {
         "task": "actionitems.tasks.sweep_weekly_digests",
-        "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY_OF_WEEK),
+        "schedule": SWEEP_INTERVAL.total_seconds(),
     },
 }
 

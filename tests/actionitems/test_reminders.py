@@ -79,7 +79,8 @@ def test_an_overdue_item_reminds_its_owner_with_a_link(item, settings):
     settings.SITE_URL = "https://studio.example.com"
     (message,) = sweep()
     assert message.to == ["jane@example.com"]
-    assert message.subject == "Overdue: Add a pool alert (INC-2026-0001 Checkout failing)"
+    # One subject for every email about the item (a thread); the day count is in the body.
+    assert message.subject == "Action item: Add a pool alert (INC-2026-0001 Checkout failing)"
     assert f"https://studio.example.com/action-items/{item.pk}/" in message.body
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
@@ -105,7 +106,8 @@ def test_overdue_items_escalate_to_managers_after_a_week(item, manager, teammate
     messages = sweep(NOW + days(6))  # 7 days overdue
     assert sorted(m.to[0] for m in messages) == ["jane@example.com", "sarah@example.com"]
     escalation = next(m for m in messages if m.to == ["sarah@example.com"])
-    assert escalation.subject.startswith("Escalated, 7 days overdue: Add a pool alert")
+    assert escalation.subject == "Action item: Add a pool alert (INC-2026-0001 Checkout failing)"
+    assert "overdue for 7 days" in escalation.body
     assert "Jane Park has been reminded" in escalation.body
 
 
@@ -147,7 +149,8 @@ def test_due_soon_gets_one_heads_up(postmortem, author, settings):
         postmortem=postmortem, title="Rotate keys", owner=author, due_date=TODAY + days(2)
     )
     (message,) = sweep()
-    assert message.subject == "Due 2026-03-14: Rotate keys (INC-2026-0001 Checkout failing)"
+    assert message.subject == "Action item: Rotate keys (INC-2026-0001 Checkout failing)"
+    assert "due in 2 days, on Saturday, 2026-03-14" in message.body
     assert sweep(NOW + days(1)) == []  # one heads-up only
     item.due_date = TODAY + days(3)  # re-planned: a heads-up for the new date, in time
     item.save()
@@ -239,9 +242,8 @@ def test_review_meeting_reminders_the_day_before_and_on_the_day_with_an_invite(
         "tom@example.com",
     ]
     message = day_before[0]
-    assert (
-        message.subject == "Postmortem review tomorrow at 15:00 UTC: INC-2026-0001 Checkout failing"
-    )
+    assert message.subject == "Postmortem review: INC-2026-0001 Checkout failing"
+    assert "is tomorrow, Friday 2026-03-13 15:00 UTC" in message.body
     ((filename, content, mimetype),) = message.attachments
     assert (filename, mimetype) == ("invite.ics", "text/calendar")
     event = Calendar.from_ical(content).walk("VEVENT")[0]
@@ -252,7 +254,9 @@ def test_review_meeting_reminders_the_day_before_and_on_the_day_with_an_invite(
 
     assert sweep(NOW + timedelta(hours=3)) == []  # once per day
     on_the_day = sweep(NOW + days(1))
-    assert len(on_the_day) == 3 and all("today at 15:00 UTC" in m.subject for m in on_the_day)
+    assert len(on_the_day) == 3 and all(
+        "is today, Friday 2026-03-13 15:00" in m.body for m in on_the_day
+    )
     assert sweep(meeting + timedelta(minutes=5)) == []  # not after it started
 
 
@@ -265,7 +269,7 @@ def test_a_moved_meeting_gets_reminders_of_its_own(in_review, author):
     postmortem.review_meeting_at = datetime(2026, 3, 13, 10, 0, tzinfo=UTC)
     postmortem.save()
     (message,) = sweep(NOW + timedelta(hours=1))
-    assert "tomorrow at 10:00 UTC" in message.subject
+    assert "tomorrow, Friday 2026-03-13 10:00 UTC" in message.body
 
 
 @pytest.mark.django_db
@@ -274,9 +278,8 @@ def test_follow_up_dates_remind_the_authors_with_an_all_day_invite(postmortem, a
         postmortem=postmortem, due_on=date(2026, 3, 13), title="1-week follow-up"
     )
     (message,) = sweep()
-    assert (
-        message.subject == "Follow-up tomorrow: 1-week follow-up (INC-2026-0001 Checkout failing)"
-    )
+    assert message.subject == "Follow-up: 1-week follow-up (INC-2026-0001 Checkout failing)"
+    assert "is due tomorrow (2026-03-13)" in message.body
     event = Calendar.from_ical(message.attachments[0][1]).walk("VEVENT")[0]
     assert event.decoded("dtstart") == date(2026, 3, 13)
     follow_up.completed_at = NOW
