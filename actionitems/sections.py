@@ -9,9 +9,10 @@ from .models import ActionItem
 def describe_action_item(item: ActionItem) -> str:
     due = f"{item.due_date:%Y-%m-%d}" if item.due_date else "no due date"
     owner = item.owner_display or "unassigned"
+    tracker = f" | {item.tracker_url}" if item.tracker_url else ""
     return (
         f"{item.title} | {item.priority} | {owner} | {due} | {item.get_status_display()} | "
-        f"{item.get_category_display()} | {item.get_term_display()}"
+        f"{item.get_category_display()} | {item.get_term_display()}{tracker}"
     )
 
 
