@@ -111,3 +111,49 @@ class CreateTicketForm(forms.Form):
         field = self.fields["connection"]
         field.queryset = connections_for(item)  # type: ignore[attr-defined]
         field.empty_label = None  # type: ignore[attr-defined]
+
+
+class SlackImportForm(forms.Form):
+    """A Slack export (zip) or text copied from a channel, for an incident's timeline."""
+
+    file = forms.FileField(
+        label="Slack export (.zip)",
+        required=False,
+        help_text="The zip a Slack admin exports: one folder per channel, one file per day.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    text = forms.CharField(
+        label="Or paste messages copied from the channel",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=2_000_000,
+    )
+    channel = forms.CharField(
+        label="Channel", required=False, max_length=200,
+        help_text="Only when the export holds several channels.",
+    )  # fmt: skip
+    day = forms.DateField(
+        label="Day of the first copied message",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Copied text shows times, not dates.",
+    )
+    zone = forms.CharField(
+        label="Time zone of copied times", initial="UTC", required=False, max_length=64,
+        help_text="Copied times are the copier's local time; an export's are UTC already.",
+    )  # fmt: skip
+
+    MAX_BYTES = 50 * 1024 * 1024
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload, text = cleaned.get("file"), (cleaned.get("text") or "").strip()
+        if upload is not None:
+            if upload.size > self.MAX_BYTES:
+                raise forms.ValidationError("The export is larger than 50 MB: export one channel.")
+            cleaned["source"] = upload.read()
+        elif text:
+            cleaned["source"] = text.encode("utf-8")
+        else:
+            raise forms.ValidationError("Choose an export zip or paste the channel's messages.")
+        return cleaned

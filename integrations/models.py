@@ -307,3 +307,47 @@ class TrackerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} for {self.action_item}"
+
+
+class SlackImportJob(models.Model):
+    """A Slack channel going into an incident's timeline. Large imports run on a worker; the
+    page polls this row for the progress bar."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "Waiting for confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="slack_imports"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    source = models.BinaryField()  # the export zip or the copied text, as uploaded
+    day = models.DateField(null=True, blank=True)  # of copied text's first message
+    zone = models.CharField(max_length=64, default="UTC")
+    channel = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # already in the timeline
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Slack import into {self.incident_id}: {self.done}/{self.total} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * self.done / self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

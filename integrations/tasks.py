@@ -38,6 +38,14 @@ def post_to_slack(post_id: int) -> str:
     return outcome.status
 
 
+@shared_task(acks_late=True)
+def import_slack(job_id: int) -> str:
+    """A large Slack channel into a timeline, a chunk at a time (see slack_timeline.run)."""
+    from . import slack_timeline
+
+    return slack_timeline.run(job_id).status
+
+
 @shared_task
 def sweep() -> dict[str, int]:
     now = timezone.now()

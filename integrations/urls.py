@@ -41,6 +41,13 @@ urlpatterns = [
         views.tracker_webhook,
         name="tracker_webhook",
     ),
+    path(
+        "incidents/<incident_ref:reference>/slack/",
+        views.slack_import,
+        name="slack_import",
+    ),
+    path("slack-imports/<int:pk>/start/", views.slack_import_start, name="slack_import_start"),
+    path("slack-imports/<int:pk>/", views.slack_import_progress, name="slack_import_progress"),
     path("sso/login/", sso.oidc_login, name="oidc_login"),
     path("sso/callback/", sso.oidc_callback, name="oidc_callback"),
 ]

@@ -12,11 +12,20 @@ from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from . import delivery, services
-from .forms import CreateTicketForm, SlackForm, TrackerConnectionForm, WebhookEndpointForm
-from .models import Delivery, SlackChannel, TrackerConnection, WebhookEndpoint
+from postmortems.services import get_document_for
+
+from . import delivery, services, slack_timeline
+from .forms import (
+    CreateTicketForm,
+    SlackForm,
+    SlackImportForm,
+    TrackerConnectionForm,
+    WebhookEndpointForm,
+)
+from .models import Delivery, SlackChannel, SlackImportJob, TrackerConnection, WebhookEndpoint
 from .trackers import BadSignature, lower_keys
 
 logger = logging.getLogger(__name__)
@@ -186,3 +195,61 @@ def tracker_webhook(request: HttpRequest, provider: str, public_id: str) -> Http
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         return JsonResponse({"detail": "not a payload we understand"}, status=400)
     return JsonResponse({"changed": changed})
+
+
+# A Slack channel into an incident's timeline.
+
+SLACK_PAGE = "integrations/slack_import.html"
+SLACK_PROGRESS = "integrations/partials/slack_progress.html"
+
+
+@require_http_methods(["GET", "POST"])
+def slack_import(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = get_document_for(request.user, reference, edit=True)
+    posted = request.method == "POST"
+    form = SlackImportForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        initial={"day": slack_timeline.first_day(incident), "zone": "UTC"},
+    )
+    context: dict[str, Any] = {"incident": incident, "form": form}
+    if request.method == "GET":
+        return render(request, SLACK_PAGE, context)
+    if not form.is_valid():
+        return render(request, SLACK_PAGE, context, status=422)
+    data = form.cleaned_data
+    try:
+        job, found = slack_timeline.propose(
+            incident, data["source"], day=data["day"] or slack_timeline.first_day(incident),
+            zone=data["zone"], channel=data["channel"], by=request.user,
+        )  # fmt: skip
+    except slack_timeline.SlackRefused as refused:
+        form.add_error(None, str(refused))
+        return render(request, SLACK_PAGE, context, status=422)
+    return render(request, SLACK_PAGE, {**context, "job": job, "preview": found})
+
+
+def _job(request: HttpRequest, pk: int) -> SlackImportJob:
+    job = get_object_or_404(SlackImportJob.objects.select_related("incident"), pk=pk)
+    get_document_for(request.user, job.incident.reference, edit=True)  # 404 for other teams
+    if job.created_by_id != request.user.pk:
+        raise Http404("This import is someone else's.")
+    return job
+
+
+@require_POST
+def slack_import_start(request: HttpRequest, pk: int) -> HttpResponse:
+    job = slack_timeline.start(_job(request, pk))
+    if job.status == SlackImportJob.Status.DONE and job.total <= slack_timeline.SYNC_LIMIT:
+        messages.success(request, f"{job.done} messages from Slack added to the timeline.")
+        url = f"{job.incident.get_absolute_url()}#section-timeline"
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return render(request, SLACK_PAGE if not request.htmx else SLACK_PROGRESS,
+                  {"incident": job.incident, "job": job})  # fmt: skip
+
+
+@require_GET
+def slack_import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job(request, pk)
+    return render(request, SLACK_PROGRESS if request.htmx else SLACK_PAGE,
+                  {"incident": job.incident, "job": job})  # fmt: skip
