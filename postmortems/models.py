@@ -430,3 +430,13 @@ class ReviewEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Heartbeat(models.Model):
+    """When a Celery worker last ran the heartbeat task (one row per name), for /readyz."""
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

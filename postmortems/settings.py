@@ -234,6 +234,7 @@ REMINDER_HOURS = env_hours("REMINDER_HOURS", "0-24" if DEBUG else "8-18")
 EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
 
 CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "postmortems.tasks.heartbeat", "schedule": 60.0},
     "follow-up-sweeps": {
         "task": "actionitems.tasks.run_sweeps",
         "schedule": SWEEP_INTERVAL.total_seconds(),
@@ -340,3 +341,8 @@ if OIDC_ENABLED:
     OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=False)
     OIDC_AUTHENTICATION_CALLBACK_URL = "integrations:oidc_callback"
     LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"  # a path: mozilla-django-oidc uses it as is
+
+# Readiness (/readyz): the broker must answer within this many seconds, and a worker must have
+# run its heartbeat (every minute) within READY_HEARTBEAT_MAX_AGE.
+READY_BROKER_TIMEOUT = env.float("READY_BROKER_TIMEOUT", default=2.0)
+READY_HEARTBEAT_MAX_AGE = env_duration("READY_HEARTBEAT_MAX_AGE", "PT3M")

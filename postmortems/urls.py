@@ -1,26 +1,16 @@
 """Root URLconf. The postmortem document's own routes live under each incident."""
 
 from django.contrib import admin
-from django.contrib.auth.decorators import login_not_required
-from django.db import connection
-from django.http import HttpResponse
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
 from incidents import views as incident_views
 from incidents.converters import IncidentReferenceConverter
 
+from . import health
 from .views import comments, document, importing, presence, review, rows, sections
 
 register_converter(IncidentReferenceConverter, "incident_ref")
-
-
-@login_not_required
-def healthz(request):
-    """For load balancers and docker-compose: the app answers and the database is reachable."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
 
 
 # Everything that edits or reads one incident's document lives under its reference.
@@ -85,5 +75,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
