@@ -503,7 +503,9 @@ def split_blocks(piece: Piece) -> list[Piece]:
             ):
                 continue  # the export's own label for this field ("**Short-term**:")
             returning = blocks[-1].target != piece.target and target == piece.target
-            splits = target != piece.target and _may_split(piece.target, target)
+            splits = (
+                bool(target) and target != piece.target and _may_split(piece.target, target or "")
+            )
             if (
                 not target
                 and blocks[-1].target != piece.target
@@ -754,7 +756,7 @@ class Reader:
                 window.value,
             )
             times = [self.time(text, day, window.line) for text in span[:2]]
-            if len(span) >= 2 and all(times):
+            if len(times) == 2 and times[0] is not None and times[1] is not None:
                 clock_times.setdefault("started", times[0])
                 clock_times.setdefault("resolved", times[1])
         for name in ("started", "detected", "acknowledged", "mitigated", "resolved", "all_clear"):
@@ -1900,9 +1902,9 @@ def parse_paste(text: str, day: date, zone: str = "UTC", limit: int = 500) -> li
                 p.line: p.message.split(": the row is kept")[0]
                 for p in document.problems[problems_before:]
             }
-            for event in document.events[before:]:
-                results.append(PastedLine(event.line, _row_text(chunk, event.line), event))
-            accepted = {event.line for event in document.events[before:]}
+            for row in document.events[before:]:
+                results.append(PastedLine(row.line, _row_text(chunk, row.line), row))
+            accepted = {row.line for row in document.events[before:]}
             for number, line in chunk:
                 if number in accepted or not line.strip() or number in header_lines:
                     continue
@@ -1949,9 +1951,9 @@ def parse_paste(text: str, day: date, zone: str = "UTC", limit: int = 500) -> li
                 seen.add((event.occurred_at, event.description))
                 results.append(PastedLine(number, line, event))
     results.sort(key=lambda r: r.line)
-    accepted = sum(1 for r in results if r.event)
-    if accepted > limit:
-        raise NotMarkdown(f"Paste at most {limit} events at a time ({accepted} found).")
+    events = sum(1 for r in results if r.event)
+    if events > limit:
+        raise NotMarkdown(f"Paste at most {limit} events at a time ({events} found).")
     return results
 
 

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import Q
@@ -38,7 +39,6 @@ from .parser import DETAILS, ParsedDocument, SignOffRow, guess_kind, parse_docum
 from .vocabulary import normalize
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
-User = get_user_model()
 
 
 class ImportRefused(ValueError):
@@ -48,7 +48,7 @@ class ImportRefused(ValueError):
 @dataclass
 class PersonMatch:
     written: str
-    user: AbstractBaseUser | None
+    user: User | None
     reason: str = ""  # why it matched no account
 
 
@@ -108,9 +108,10 @@ def _field_label(name: str) -> str:
     if name in IMPACT_LABELS:
         return IMPACT_LABELS[name]
     try:
-        return str(Postmortem._meta.get_field(name).verbose_name)
+        field = Postmortem._meta.get_field(name)
     except FieldDoesNotExist:  # a detection detail ("method", "alert")
         return {"method": "how detected", "alert": "alert name"}.get(name, name)
+    return str(getattr(field, "verbose_name", name))
 
 
 def read_upload(upload) -> str:
@@ -153,7 +154,10 @@ def plan_import(text: str, *, team: Team, template: str = "", zone: str = "UTC")
         )
     plan = ImportPlan(document, team, template if template in LAYOUTS else document.template)
     members = list(
-        User.objects.filter(memberships__team=team, is_active=True).order_by("pk").distinct()
+        get_user_model()
+        .objects.filter(memberships__team=team, is_active=True)
+        .order_by("pk")
+        .distinct()
     )
     names = [row.owner for row in document.action_items if row.owner]
     for fact in ("authors", "reviewers", "commander"):
@@ -311,7 +315,7 @@ def _incident(plan: ImportPlan, by) -> Incident:
 def _postmortem(plan: ImportPlan, incident: Incident, by) -> Postmortem:
     document = plan.document
     texts = {name: value for name, value in document.texts.items()}
-    numbers = document.impact_numbers
+    numbers: dict[str, Any] = document.impact_numbers
     detection = document.detection
     method = next(
         (
@@ -343,11 +347,8 @@ def _postmortem(plan: ImportPlan, incident: Incident, by) -> Postmortem:
         written = datetime.combine(document.written_on, time(12), tzinfo=UTC)
         Postmortem.objects.filter(pk=postmortem.pk).update(created_at=written)
     # The authors the document names; whoever imports it when it names nobody with an account.
-    authors = [
-        plan.people[name].user
-        for name in (_names(document.facts["authors"].value) if "authors" in document.facts else [])
-        if plan.people[name].user is not None
-    ]
+    named = _names(document.facts["authors"].value) if "authors" in document.facts else []
+    authors = [user for name in named if (user := plan.people[name].user) is not None]
     if not authors and by is not None:
         authors = [by]
     unmatched = [
@@ -431,25 +432,25 @@ def _rows(plan: ImportPlan, incident: Incident, postmortem: Postmortem, by) -> N
     )
     items = ROW_SECTIONS["action_items"].model
     bulk = []
-    for position, row in enumerate(document.action_items):
-        owner = plan.people[row.owner].user if row.owner else None
+    for position, item in enumerate(document.action_items):
+        owner = plan.people[item.owner].user if item.owner else None
         values = {
             "postmortem": postmortem,
-            "title": row.title[:300],
-            "description": row.description,
+            "title": item.title[:300],
+            "description": item.description,
             "owner": owner,
-            "owner_name": "" if owner is not None else row.owner[:200],
-            "due_date": row.due_date,
-            "status": row.status,
-            "tracker_url": row.tracker_url[:500],
+            "owner_name": "" if owner is not None else item.owner[:200],
+            "due_date": item.due_date,
+            "status": item.status,
+            "tracker_url": item.tracker_url[:500],
             "position": position,
-            "completed_at": timezone.now() if row.status in ("done", "wont_do") else None,
+            "completed_at": timezone.now() if item.status in ("done", "wont_do") else None,
         }
         for name in ("priority", "category", "term"):
-            if getattr(row, name):
-                values[name] = getattr(row, name)
-        if not row.category:
-            values["category"] = guess_item_category(row.title)
+            if getattr(item, name):
+                values[name] = getattr(item, name)
+        if not item.category:
+            values["category"] = guess_item_category(item.title)
         bulk.append(items(**values))
     items.objects.bulk_create(bulk)
     AdditionalSection.objects.bulk_create(
@@ -487,7 +488,7 @@ def _sign_off(plan: ImportPlan, postmortem: Postmortem, by) -> list[str]:
     team = plan.team
     unmatched: list[str] = []
     history: list[tuple[datetime, ReviewEvent]] = []
-    requests = []
+    requests: list[ReviewRequest] = []
     for row in document.sign_off:
         people = [plan.people[name] for name in _names(row.names)]
         when = _noon(row.decided_on) if row.decided_on else None

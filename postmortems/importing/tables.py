@@ -6,6 +6,7 @@ action items. A column nobody knows goes into the row's notes, never away.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .vocabulary import normalize
@@ -107,7 +108,7 @@ def read_table(lines: list[str], start_line: int = 1) -> Table | None:
     return Table(header, body, start_line, numbers)
 
 
-def columns(header: list[str], vocabulary: dict[str, tuple[str, ...]]) -> dict[int, str]:
+def columns(header: list[str], vocabulary: Mapping[str, tuple[str, ...]]) -> dict[int, str]:
     """{column index: meaning}; each meaning is given to one column, the first exact match
     winning, so "Action" is the event when there is no "Event" column and the action taken
     when there is one."""

@@ -205,7 +205,7 @@ def _heading_words(candidate: str) -> str:
 
 def _title_word(word: str, index: int) -> bool:
     small = {"a", "an", "and", "of", "the", "to", "for", "in", "on", "by", "vs", "&", "-"}
-    return bool(word) and (word[0].isupper() or word[0] in "(/" or (index and word in small))
+    return bool(word) and (word[0].isupper() or word[0] in "(/" or (index > 0 and word in small))
 
 
 def _reflow_tables(text: str) -> str:

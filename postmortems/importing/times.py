@@ -157,7 +157,8 @@ def read_time(text: str, day: date, zone: tzinfo = UTC) -> ReadTime | None:
             day = date.fromisoformat(match["date"])
         except ValueError:
             raise TimeRefused(f"{match['date']} is not a date") from None
-    local_zone, note = zone, ""
+    local_zone: tzinfo | None = zone
+    note = ""
     if zone_text:
         local_zone, note = _offset(zone_text)
     elif zone is not UTC:
