@@ -1846,16 +1846,11 @@ def _without_derived_duration(
     out = []
     for number, line in lines:
         match = re.fullmatch(r"\*\*Total Duration\*\*: (.+)", line.strip())
-        if match and document.started_at:
-            end = document.resolved_at or _last_resolution(document)
-            if end and match[1] == format_duration(end - document.started_at):
-                continue
+        said = match[1] if match else None
+        if said and said == _document_duration(document):
+            continue
         out.append((number, line))
     return out
-
-
-def _last_resolution(document: ParsedDocument) -> datetime | None:
-    return None
 
 
 # The timeline paste box reads with the same rules.
