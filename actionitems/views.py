@@ -1,5 +1,4 @@
 from contextlib import suppress
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -124,6 +123,6 @@ def my_work(request):
             "writing": writing,
             "to_review": to_review,
             "page": page,
-            "draft_deadline": timezone.now() - timedelta(hours=48),
+            "draft_deadline": timezone.now() - settings.DRAFT_NUDGE_AFTER,
         },
     )

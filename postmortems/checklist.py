@@ -7,6 +7,8 @@ request. The blameless check only warns: people decide what their sentences mean
 import re
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 
 @dataclass(frozen=True)
 class Check:
@@ -16,21 +18,43 @@ class Check:
     hint: str = ""
 
 
-def pre_review_checklist(postmortem):
-    """Uses the postmortem's prefetched rows when the page has them."""
+def _prefetched(instance, name):
+    return name in getattr(instance, "_prefetched_objects_cache", {})
+
+
+def _has_rows(owner, name, counts, key):
+    """Whether a list has rows: from the page's row counts, the prefetched rows, or a query."""
+    if key in counts:
+        return counts[key] > 0
+    manager = getattr(owner, name)
+    return bool(manager.all()) if _prefetched(owner, name) else manager.exists()
+
+
+def pre_review_checklist(postmortem, counts=None):
+    """Reads what the page loaded (row counts, prefetched rows), otherwise a few small queries;
+    never the whole document."""
     incident = postmortem.incident
-    items = list(postmortem.action_items.all())
-    incomplete = [item.title for item in items if item.owner_id is None or item.due_date is None]
+    counts = counts or {}
+    if _prefetched(postmortem, "action_items"):
+        items = postmortem.action_items.all()
+        incomplete = [i.title for i in items if i.owner_id is None or i.due_date is None]
+    else:
+        missing = Q(owner__isnull=True) | Q(due_date__isnull=True)
+        incomplete = list(postmortem.action_items.filter(missing).values_list("title", flat=True))
     impact_filled = (
         bool(postmortem.impact_summary.strip() or postmortem.user_scope.strip())
         or postmortem.users_affected is not None
     )
     return [
-        Check("Timeline has events", bool(incident.timeline_events.all()), "timeline"),
+        Check(
+            "Timeline has events",
+            _has_rows(incident, "timeline_events", counts, "timeline"),
+            "timeline",
+        ),
         Check("Root cause is written", bool(postmortem.root_cause.strip()), "root_cause"),
         Check(
             "At least one contributing factor",
-            bool(postmortem.contributing_factors.all()),
+            _has_rows(postmortem, "contributing_factors", counts, "contributing_factors"),
             "contributing_factors",
         ),
         Check(
@@ -154,9 +178,22 @@ def blameless_findings(postmortem):
             ("communication_log", "communication_log"),
         ]
     ]
-    texts += [("timeline", e.description) for e in postmortem.incident.timeline_events.all()]
-    texts += [("five_whys", f"{w.question} {w.answer}") for w in postmortem.five_whys.all()]
-    texts += [
-        ("contributing_factors", f.description) for f in postmortem.contributing_factors.all()
-    ]
+    incident = postmortem.incident
+    if _prefetched(incident, "timeline_events"):
+        events = [e.description for e in incident.timeline_events.all()]
+    else:  # the text only: no model per row
+        events = incident.timeline_events.values_list("description", flat=True)
+    texts += [("timeline", description) for description in events]
+    whys = postmortem.five_whys.all()
+    if not _prefetched(postmortem, "five_whys"):
+        whys = whys.values_list("question", "answer")
+    else:
+        whys = [(w.question, w.answer) for w in whys]
+    texts += [("five_whys", f"{question} {answer}") for question, answer in whys]
+    factors = postmortem.contributing_factors.all()
+    if _prefetched(postmortem, "contributing_factors"):
+        factors = [f.description for f in factors]
+    else:
+        factors = factors.values_list("description", flat=True)
+    texts += [("contributing_factors", description) for description in factors]
     return [finding for key, text in texts for finding in find_blame(text, key)]

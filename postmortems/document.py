@@ -1,25 +1,67 @@
-"""What the page shows of an incident's document: sections with their content and version."""
+"""What the page shows of an incident's document: sections with their content and version.
 
+A Document loads nothing up front beyond the incident row it is given (see
+services.document_queryset: the postmortem, every section's version, row counts, who is
+asking). Each section loads what it shows when it is rendered, so a fragment of one section
+costs that section's queries, whatever the size of the rest. Lists show their first rows and
+load the rest in chunks as they scroll into view (all of them on request).
+"""
+
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
+from django.db.models.query import prefetch_related_objects
 
 from .checklist import blameless_findings, pre_review_checklist
-from .editing import EDITABLE_SECTIONS
+from .editing import EDITABLE_SECTIONS, ROW_SECTIONS
 from .forms import DecisionForm, ReviewerForm
 from .layouts import SECTIONS, Group
-from .models import Postmortem, Revision
+from .models import Postmortem
 from .review import can_drive_review
+from .row_html import render_rows
+
+# Every section's version, cached findings and markup depend on what changed these.
+BLAMELESS_SECTIONS = (
+    "summary",
+    "impact",
+    "root_cause",
+    "why_not_caught",
+    "detection",
+    "response",
+    "resolution",
+    "went_well",
+    "went_wrong",
+    "prevention",
+    "lessons_learned",
+    "communication_log",
+    "timeline",
+    "five_whys",
+    "contributing_factors",
+)
 
 
 class Document:
     """An incident and its postmortem as one page: the layout's sections, each with the
-    version an editor starts from and its open comments."""
+    version an editor starts from and its open comments.
 
-    def __init__(self, incident, user):
+    `rows` is how many rows of each list are shown at first (settings.ROWS_CHUNK unless
+    given; ALL_ROWS shows them all); `rows_through` shows more of a list, down to a given row
+    ({key: row}); `rows_after` shows the chunk after a place in a list ({key: ordering values}).
+    """
+
+    ALL_ROWS = None
+
+    def __init__(self, incident, user, rows=..., rows_through=None, rows_after=None):
         self.incident = incident
         self.user = user
+        self.rows_limit = settings.ROWS_CHUNK if rows is ... else rows
+        self.rows_through = rows_through or {}
+        self.rows_after = rows_after or {}
+        self._rows = {}
 
     @cached_property
     def can_edit(self):
@@ -34,7 +76,18 @@ class Document:
 
     @cached_property
     def versions(self):
-        return Revision.objects.current_versions(self.incident)
+        """{section key: version}, from the maps on the incident and the postmortem rows."""
+        versions = dict(self.incident.section_versions or {})
+        if self.postmortem is not None:
+            versions.update(self.postmortem.section_versions or {})
+        return versions
+
+    def tag(self, key):
+        """The version of a section and of the sections it shows ("3" or "3.12.0"): what an
+        open page holds, compared by the presence poll and in the fragment's ETag."""
+        editable = EDITABLE_SECTIONS[key]
+        keys = (key, *editable.depends_on)
+        return ".".join(str(self.versions.get(k, 0)) for k in keys)
 
     @cached_property
     def open_comments(self):
@@ -51,6 +104,39 @@ class Document:
             .values_list("section", "n")
         )
         return dict(rows)
+
+    def row_count(self, key):
+        """How many rows a list has, when the incident query counted them (else None)."""
+        return getattr(self.incident, f"rows_{key}", None)
+
+    @cached_property
+    def row_counts(self):
+        counts = {key: self.row_count(key) for key in ROW_SECTIONS}
+        return {key: n for key, n in counts.items() if n is not None}
+
+    def rows(self, key):
+        """(rows shown, whether more follow) of a list section, loaded once per page."""
+        if key not in self._rows:
+            self._rows[key] = self._load_rows(key)
+        return self._rows[key]
+
+    def _load_rows(self, key):
+        editable = ROW_SECTIONS[key]
+        if self.row_count(key) == 0:
+            return [], False
+        rows = editable.display_rows(self.incident)
+        if key in self.rows_after:
+            rows = rows.filter(editable.after(self.rows_after[key]))
+        limit = self.rows_limit
+        through = self.rows_through.get(key)
+        if limit is not None and through is not None:
+            # Show the list down to this row: how many come before it, and then some.
+            place = editable.before(editable.order_values(through))
+            limit = max(limit, rows.filter(place).count() + 1)
+        if limit is None:
+            return list(rows), False
+        loaded = list(rows[: limit + 1])
+        return loaded[:limit], len(loaded) > limit
 
     def section(self, key):
         """A section with the heading and prompt its layout gives it."""
@@ -86,6 +172,16 @@ class Document:
     def header_sections(self):
         return [self.section(key) for key in ("incident_details", "incident_times", "services")]
 
+    @cached_property
+    def authors(self):
+        """The postmortem's authors, loaded once for the page (document bar and review)."""
+        prefetch_related_objects([self.postmortem], "authors")
+        return list(self.postmortem.authors.all())
+
+    @property
+    def is_author(self):
+        return self.user in self.authors
+
 
 @dataclass(frozen=True)
 class DocumentSection:
@@ -109,6 +205,10 @@ class DocumentSection:
     @property
     def version(self):
         return self.document.versions.get(self.key, 0)
+
+    @property
+    def tag(self):
+        return self.document.tag(self.key)
 
     @property
     def open_comments(self):
@@ -141,11 +241,25 @@ class DocumentSection:
 
     @property
     def rows(self):
-        if not self.is_rows:
-            return []
-        # Through the parent's related manager, so the page's prefetch serves it.
-        owner = self.editable.parent_object(self.incident)
-        return getattr(owner, self.editable.related_name).all()
+        """The rows shown (the first chunk of a long list)."""
+        return self.document.rows(self.key)[0] if self.is_rows else []
+
+    @property
+    def has_more(self):
+        return self.is_rows and self.document.rows(self.key)[1]
+
+    @property
+    def row_count(self):
+        return self.document.row_count(self.key)
+
+    @property
+    def rows_html(self):
+        """The rows' read-only markup, from the cache where it holds this version of a row."""
+        return render_rows(self, self.rows)
+
+    @property
+    def next_cursor(self):
+        return self.editable.cursor(self.rows[-1]) if self.has_more else ""
 
     @property
     def is_empty(self):
@@ -174,20 +288,30 @@ class ReviewState:
     and what this person may do."""
 
     def __init__(self, document):
+        self.document = document
         self.postmortem = document.postmortem
         self.user = document.user
 
     @cached_property
     def checks(self):
-        return pre_review_checklist(self.postmortem)
+        return pre_review_checklist(self.postmortem, self.document.row_counts)
 
     @cached_property
     def findings(self):
-        return blameless_findings(self.postmortem)
+        """Blaming sentences, kept in the cache while the texts they come from are unchanged:
+        scanning a long timeline on every page view is what the versions spare."""
+        versions = ".".join(str(self.document.versions.get(k, 0)) for k in BLAMELESS_SECTIONS)
+        digest = hashlib.sha1(versions.encode(), usedforsecurity=False).hexdigest()[:16]
+        key = f"pm:blameless:{self.postmortem.pk}:{digest}"
+        findings = cache.get(key)
+        if findings is None:
+            findings = blameless_findings(self.postmortem)
+            cache.set(key, findings, timeout=settings.ROW_CACHE_SECONDS)
+        return findings
 
     @cached_property
     def requests(self):
-        return list(self.postmortem.review_requests.all())
+        return list(self.postmortem.review_requests.select_related("reviewer"))
 
     @cached_property
     def my_request(self):
@@ -195,10 +319,12 @@ class ReviewState:
 
     @cached_property
     def events(self):
-        return list(self.postmortem.review_events.all())
+        return list(self.postmortem.review_events.select_related("actor", "reviewer"))
 
     @cached_property
     def can_drive(self):
+        if self.user.is_superuser or self.document.is_author:
+            return True
         return can_drive_review(self.postmortem, self.user)
 
     @cached_property
