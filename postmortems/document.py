@@ -8,6 +8,7 @@ load the rest in chunks as they scroll into view (all of them on request).
 """
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -94,6 +95,9 @@ class Document:
         """{section key: open comments (threads and their replies)}."""
         if self.postmortem is None:
             return {}
+        if hasattr(self.incident, "open_comment_sections"):  # counted by the incident query
+            joined = self.incident.open_comment_sections
+            return dict(Counter(joined.split(","))) if joined else {}
         rows = (
             self.postmortem.comments.filter(
                 Q(resolved_at__isnull=True, parent__isnull=True)
@@ -111,7 +115,9 @@ class Document:
 
     @cached_property
     def row_counts(self):
+        """What the incident query counted: rows of each list, incomplete action items."""
         counts = {key: self.row_count(key) for key in ROW_SECTIONS}
+        counts["incomplete_action_items"] = getattr(self.incident, "incomplete_action_items", None)
         return {key: n for key, n in counts.items() if n is not None}
 
     def rows(self, key):
@@ -262,10 +268,27 @@ class DocumentSection:
         return self.editable.cursor(self.rows[-1]) if self.has_more else ""
 
     @property
+    def values(self):
+        """The section's field values; many-to-many ones loaded once per page, and not at all
+        when the incident query counted none."""
+        target = self.editable.target(self.incident)
+        values = {}
+        for field in self.editable.model_fields:
+            if not field.many_to_many:
+                values[field.name] = getattr(target, field.name)
+            elif getattr(self.incident, f"count_{field.name}", None) == 0:
+                values[field.name] = []
+            else:
+                if field.name not in getattr(target, "_prefetched_objects_cache", {}):
+                    prefetch_related_objects([target], field.name)
+                values[field.name] = list(getattr(target, field.name).all())
+        return values
+
+    @property
     def is_empty(self):
         if self.is_rows:
             return not self.rows
-        values = self.editable.values(self.editable.target(self.incident))
+        values = self.values
         return all(value in (None, "", []) for value in values.values())
 
 
@@ -294,7 +317,14 @@ class ReviewState:
 
     @cached_property
     def checks(self):
-        return pre_review_checklist(self.postmortem, self.document.row_counts)
+        # The rows the page shows anyway: all of them, or the first ones and the count of
+        # incomplete items the incident query made.
+        counts, items = self.document.row_counts, None
+        if "action_items" in ROW_SECTIONS:
+            items, more = self.document.rows("action_items")
+            if more and "incomplete_action_items" not in counts:
+                items = None
+        return pre_review_checklist(self.postmortem, counts, items=items)
 
     @cached_property
     def findings(self):

@@ -78,14 +78,20 @@ class EditForm(forms.ModelForm):
 
 class RowForm(EditForm):
     """A row's form also checks the constraints that involve the document it belongs to
-    (one row per service and incident), which a plain ModelForm skips as not in the form."""
+    (one row per service and incident), which a plain ModelForm skips as not in the form.
+    The document itself is not validated again: the view loaded it (one query less)."""
 
     parent_field = None
 
-    def _get_validation_exclusions(self):
-        exclude = super()._get_validation_exclusions()
-        exclude.discard(self.parent_field)
-        return exclude
+    def _post_clean(self):
+        super()._post_clean()
+        exclude = self._get_validation_exclusions() - {self.parent_field}
+        for constraint in self.instance._meta.constraints:
+            if self.parent_field in getattr(constraint, "fields", ()):
+                try:
+                    constraint.validate(type(self.instance), self.instance, exclude=exclude)
+                except forms.ValidationError as error:
+                    self._update_errors(error)
 
 
 def describe_value(field, value):

@@ -22,7 +22,18 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import (
+    Aggregate,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -70,11 +81,13 @@ def incidents_with_documents():
     )
 
 
-def row_count(section):
-    """How many rows a list section has, as a subquery of the incident query."""
+def row_count(section, condition=None):
+    """How many rows a list section has (that match `condition`), as a subquery of the
+    incident query."""
     owner = "pk" if section.parent == "incident" else "postmortem__pk"
     counted = (
         section.model.objects.filter(**{section.parent: OuterRef(owner)})
+        .filter(condition or Q())
         .order_by()
         .values(section.parent)
         .annotate(n=Count("pk"))
@@ -97,7 +110,57 @@ def document_queryset(user, keys=None):
         for key, section in ROW_SECTIONS.items()
         if shown is None or key in shown
     }
+    items = ROW_SECTIONS.get("action_items")  # registered by the app above, if installed
+    if items is not None and (shown is None or "action_items" in shown):
+        # The pre-review checklist's "every action item has an owner and a due date".
+        counts["incomplete_action_items"] = row_count(
+            items, Q(owner__isnull=True) | Q(due_date__isnull=True)
+        )
+    if shown is None:  # the page: open comments of every section, counted in Python
+        counts["open_comment_sections"] = open_comment_sections()
+    for key, section in FIELD_SECTIONS.items():
+        if shown is None or key in shown:
+            for field in section.model_fields:
+                if field.many_to_many:
+                    counts[f"count_{field.name}"] = link_count(section, field)
     return queryset.annotate(**counts)
+
+
+class Joined(Aggregate):
+    """Values joined with commas: string_agg on PostgreSQL, group_concat on SQLite."""
+
+    function = "string_agg"
+    output_field = TextField()
+
+    def __init__(self, expression, **extra):
+        super().__init__(expression, Value(","), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="group_concat", **extra)
+
+
+def open_comment_sections():
+    """The section of every open comment (threads and replies of open threads), joined."""
+    open_comments = Comment.objects.filter(postmortem=OuterRef("postmortem__pk")).filter(
+        Q(resolved_at__isnull=True, parent__isnull=True)
+        | Q(parent__resolved_at__isnull=True, parent__isnull=False)
+    )
+    joined = open_comments.order_by().values("postmortem").annotate(s=Joined("section"))
+    return Subquery(joined.values("s"), output_field=TextField())
+
+
+def link_count(section, field):
+    """How many related objects a many-to-many field holds (related incidents)."""
+    owner = "pk" if section.owner == "incident" else "postmortem__pk"
+    source = field.m2m_field_name()
+    counted = (
+        field.remote_field.through.objects.filter(**{source: OuterRef(owner)})
+        .order_by()
+        .values(source)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def get_document_for(user, reference, edit=False, keys=None):
@@ -458,7 +521,9 @@ def _row_write(incident, key, by, change, **extra):
 
 
 def _locked_row(section, incident, pk, base_version):
-    row = section.rows(incident).select_for_update(of=("self",)).filter(pk=pk).order_by().first()
+    # With what describing the row reads (an action item's owner), only the row locked.
+    rows = section.display_rows(incident).select_for_update(of=("self",))
+    row = rows.filter(pk=pk).order_by().first()
     if row is None:
         raise StaleEdit("", 0, gone=True)
     if base_version is not None and row.version != base_version:

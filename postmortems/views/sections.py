@@ -66,7 +66,7 @@ def section(request, reference, key):
 @require_GET
 def section_rows(request, reference, key):
     """The rows of a list after a given one (the next chunk, asked for as it scrolls in)."""
-    incident = get_document_for(request.user, reference, keys=())
+    incident = get_document_for(request.user, reference, keys=[key])
     editable = editable_for(incident, key, ROW_SECTIONS)
     try:
         after = editable.values_from_cursor(request.GET.get("after", ""))
