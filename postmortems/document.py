@@ -330,8 +330,16 @@ class ReviewState:
     def findings(self):
         """Blaming sentences, kept in the cache while the texts they come from are unchanged:
         scanning a long timeline on every page view is what the versions spare."""
-        versions = ".".join(str(self.document.versions.get(k, 0)) for k in BLAMELESS_SECTIONS)
-        digest = hashlib.sha1(versions.encode(), usedforsecurity=False).hexdigest()[:16]
+        # The versions of the sections it reads, and the rows' last save time (an edit made
+        # without the services, by a script, still shows).
+        versions = [str(self.document.versions.get(k, 0)) for k in BLAMELESS_SECTIONS]
+        saved = [
+            self.postmortem.updated_at.isoformat(),
+            self.document.incident.updated_at.isoformat(),
+        ]
+        counts = [str(self.document.row_counts.get(k)) for k in ("timeline", "five_whys")]
+        source = "|".join([*versions, *saved, *counts])
+        digest = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:16]
         key = f"pm:blameless:{self.postmortem.pk}:{digest}"
         findings = cache.get(key)
         if findings is None:

@@ -297,12 +297,12 @@ def _apply_in_memory(section, owner, values, version):
     remember_version(owner, section.key, version)
 
 
-def _write_fields(incident, section, owner, old_values, values, by, version, **extra):
+def _write_fields(incident, section, owner, old_values, values, by, version, m2m=True, **extra):
     """Inside a transaction, after the owner row was updated: many-to-many fields and the
     revision. The first revision also keeps the values before it, the base of a merge with
     someone who started from version 0."""
     for field in section.model_fields:
-        if field.many_to_many:
+        if field.many_to_many and m2m:
             getattr(owner, field.name).set(values[field.name])
     data = section.snapshot(values)
     if version == 1:
@@ -449,6 +449,33 @@ def _authors_since(incident, key, version, by):
         if name not in names:
             names.append(name)
     return names
+
+
+def record_field_edit(incident, key, old_values, new_values, by, *, note="admin"):
+    """Record a field section changed some other way (the admin) as its next revision: the
+    version moves on, so open editors get a 409 and open pages the new text. Call inside the
+    change's transaction, after it. None when nothing in the section changed."""
+    section = FIELD_SECTIONS[key]
+    if _same(section, old_values, new_values):
+        return None
+    version = _bump(incident, key)
+    owner = section.owner_object(incident)
+    revision = _write_fields(
+        incident, section, owner, old_values, new_values, by, version, note=note, m2m=False
+    )
+    remember_version(owner, key, version)
+    return revision
+
+
+def record_row_edits(incident, key, rows, by, *, note="admin"):
+    """Record rows changed some other way (the admin): `rows` is [(pk, row before or None, row
+    after or None)]. Call inside the change's transaction, after it."""
+
+    def report(changes):
+        for pk, before, after in rows:
+            changes.add(pk, before, after)
+
+    return _row_write(incident, key, by, report, note=note)
 
 
 def restore_revision(incident, key, version, by, base_version):
