@@ -16,16 +16,22 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.query import prefetch_related_objects
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from .checklist import blameless_findings, pre_review_checklist
 from .editing import EDITABLE_SECTIONS, ROW_SECTIONS
+from .etags import code_digest
 from .forms import DecisionForm, ReviewerForm
 from .layouts import SECTIONS, Group
 from .models import Postmortem
 from .review import can_drive_review
 from .row_html import render_rows
 
-# Every section's version, cached findings and markup depend on what changed these.
+SECTION_VIEW = "postmortems/partials/section_view.html"
+
+# The blameless check reads these sections: its cached findings depend on their versions.
 BLAMELESS_SECTIONS = (
     "summary",
     "impact",
@@ -144,6 +150,36 @@ class Document:
         loaded = list(rows[: limit + 1])
         return loaded[:limit], len(loaded) > limit
 
+    @property
+    def caches_bodies(self):
+        """Section bodies are cached as the page shows them at first (not "all rows", not a
+        list shown down to a row, not a chunk)."""
+        return (
+            settings.ROW_CACHE_SECONDS > 0
+            and self.rows_limit == settings.ROWS_CHUNK
+            and not self.rows_through
+            and not self.rows_after
+        )
+
+    @cached_property
+    def _bodies(self):
+        """The cached bodies of every section this page may show, in one cache read."""
+        if not self.caches_bodies:
+            return {}
+        keys = [self.section(key).body_key for key in EDITABLE_SECTIONS]
+        return cache.get_many(keys)
+
+    def body_html(self, section):
+        if not self.caches_bodies:
+            return mark_safe(render_to_string(SECTION_VIEW, {"section": section}))
+        key = section.body_key
+        html = self._bodies.get(key)
+        if html is None:
+            html = render_to_string(SECTION_VIEW, {"section": section})
+            cache.set(key, html, timeout=settings.ROW_CACHE_SECONDS)
+            self._bodies[key] = html
+        return mark_safe(html)  # rendered by the autoescaping section templates
+
     def section(self, key):
         """A section with the heading and prompt its layout gives it."""
         placement = self.postmortem.layout.placement(key) if self.postmortem else None
@@ -257,6 +293,34 @@ class DocumentSection:
     @property
     def row_count(self):
         return self.document.row_count(self.key)
+
+    @property
+    def state(self):
+        """What the section's markup depends on, hashed: its version and those of what it
+        shows, the template's heading and prompt, whether the reader may edit, the day, the
+        code. The same state is the same markup: the fragment's ETag and its cache key."""
+        postmortem = self.postmortem
+        parts = [
+            self.key,
+            self.tag,
+            postmortem.template if postmortem else "",
+            self.title,
+            "e" if self.document.can_edit else "r",
+            timezone.localdate().isoformat(),
+            code_digest(),
+            str(self.row_count) if self.is_rows else "",
+            str(self.document.rows_limit),
+        ]
+        return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()[:24]
+
+    @property
+    def body_key(self):
+        return f"pm:body:{self.state}"
+
+    @property
+    def body_html(self):
+        """The section's body as the page shows it, from the cache while its state holds."""
+        return self.document.body_html(self)
 
     @property
     def rows_html(self):

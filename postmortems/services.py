@@ -21,20 +21,9 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, models, transaction
-from django.db.models import (
-    Aggregate,
-    Count,
-    IntegerField,
-    Max,
-    OuterRef,
-    Prefetch,
-    Q,
-    Subquery,
-    TextField,
-    Value,
-)
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import IntegerField, Max, Prefetch, Q, TextField
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
@@ -81,19 +70,51 @@ def incidents_with_documents():
     )
 
 
-def row_count(section, condition=None):
-    """How many rows a list section has (that match `condition`), as a subquery of the
-    incident query."""
-    owner = "pk" if section.parent == "incident" else "postmortem__pk"
-    counted = (
-        section.model.objects.filter(**{section.parent: OuterRef(owner)})
-        .filter(condition or Q())
-        .order_by()
-        .values(section.parent)
-        .annotate(n=Count("pk"))
-        .values("n")
+# The incident query's annotations are written as SQL: compiling a dozen ORM subqueries cost
+# more Python per request than the page's other work together. Each is a subquery on the
+# incident row or on its postmortem (the LEFT JOIN select_related makes, named after its table).
+INCIDENT_ID = '"incidents_incident"."id"'
+POSTMORTEM_ID = '"postmortems_postmortem"."id"'
+
+
+def _owner_id(owner):
+    return INCIDENT_ID if owner == "incident" else POSTMORTEM_ID
+
+
+def _column(model, name):
+    return f'"{model._meta.db_table}"."{model._meta.get_field(name).column}"'
+
+
+def row_count(section, condition=""):
+    """How many rows a list section has (that match the SQL `condition`)."""
+    table = section.model._meta.db_table
+    where = f"{_column(section.model, section.parent)} = {_owner_id(section.parent)}"
+    sql = f'(SELECT COUNT(*) FROM "{table}" WHERE {where}{condition})'
+    return RawSQL(sql, (), output_field=IntegerField())
+
+
+def link_count(section, field):
+    """How many related objects a many-to-many field holds (related incidents)."""
+    through = field.remote_field.through
+    table, column = through._meta.db_table, through._meta.get_field(field.m2m_field_name()).column
+    sql = (
+        f'(SELECT COUNT(*) FROM "{table}" WHERE "{table}"."{column}" = {_owner_id(section.owner)})'
     )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    return RawSQL(sql, (), output_field=IntegerField())
+
+
+def open_comment_sections():
+    """The section of every open comment (threads, and replies in open threads), joined by
+    commas; the page counts them per section in Python."""
+    joined = "group_concat" if connection.vendor == "sqlite" else "string_agg"
+    sql = (
+        f'(SELECT {joined}(c."section", \',\') FROM "postmortems_comment" c'
+        ' LEFT JOIN "postmortems_comment" t ON c."parent_id" = t."id"'
+        f' WHERE c."postmortem_id" = {POSTMORTEM_ID} AND ('
+        '(c."parent_id" IS NULL AND c."resolved_at" IS NULL)'
+        ' OR (c."parent_id" IS NOT NULL AND t."resolved_at" IS NULL)))'
+    )
+    return RawSQL(sql, (), output_field=TextField())
 
 
 def document_queryset(user, keys=None):
@@ -113,8 +134,9 @@ def document_queryset(user, keys=None):
     items = ROW_SECTIONS.get("action_items")  # registered by the app above, if installed
     if items is not None and (shown is None or "action_items" in shown):
         # The pre-review checklist's "every action item has an owner and a due date".
+        owner, due = _column(items.model, "owner"), _column(items.model, "due_date")
         counts["incomplete_action_items"] = row_count(
-            items, Q(owner__isnull=True) | Q(due_date__isnull=True)
+            items, f" AND ({owner} IS NULL OR {due} IS NULL)"
         )
     if shown is None:  # the page: open comments of every section, counted in Python
         counts["open_comment_sections"] = open_comment_sections()
@@ -124,43 +146,6 @@ def document_queryset(user, keys=None):
                 if field.many_to_many:
                     counts[f"count_{field.name}"] = link_count(section, field)
     return queryset.annotate(**counts)
-
-
-class Joined(Aggregate):
-    """Values joined with commas: string_agg on PostgreSQL, group_concat on SQLite."""
-
-    function = "string_agg"
-    output_field = TextField()
-
-    def __init__(self, expression, **extra):
-        super().__init__(expression, Value(","), **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, function="group_concat", **extra)
-
-
-def open_comment_sections():
-    """The section of every open comment (threads and replies of open threads), joined."""
-    open_comments = Comment.objects.filter(postmortem=OuterRef("postmortem__pk")).filter(
-        Q(resolved_at__isnull=True, parent__isnull=True)
-        | Q(parent__resolved_at__isnull=True, parent__isnull=False)
-    )
-    joined = open_comments.order_by().values("postmortem").annotate(s=Joined("section"))
-    return Subquery(joined.values("s"), output_field=TextField())
-
-
-def link_count(section, field):
-    """How many related objects a many-to-many field holds (related incidents)."""
-    owner = "pk" if section.owner == "incident" else "postmortem__pk"
-    source = field.m2m_field_name()
-    counted = (
-        field.remote_field.through.objects.filter(**{source: OuterRef(owner)})
-        .order_by()
-        .values(source)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def get_document_for(user, reference, edit=False, keys=None):

@@ -8,14 +8,12 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from ..diffs import diff_lines
 from ..document import Document
 from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS
-from ..etags import code_digest
 from ..models import Postmortem
 from ..row_html import render_rows
 from ..services import get_document_for
@@ -118,22 +116,13 @@ def rebased(form, version):
     )
 
 
-def fragment_etag(document, key, *extra):
-    """What a section's markup depends on, hashed: its version and the versions of what it
-    shows, the template's headings and prompts, whether the reader may edit, the day, and the
-    code. Only for HTMX fragments: a page carries per-request data (CSRF token, messages)."""
-    postmortem = document.postmortem
-    parts = [
-        key,
-        document.tag(key),
-        postmortem.template if postmortem else "",
-        "e" if document.can_edit else "r",
-        timezone.localdate().isoformat(),
-        code_digest(),
-        *map(str, extra),
-    ]
-    digest = hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
-    return f'"{digest[:24]}"'
+def fragment_etag(section, *extra):
+    """A fragment's ETag: the section's state (see DocumentSection.state) and what else the
+    request chose (a chunk's place)."""
+    digest = hashlib.sha1(
+        "|".join([section.state, *map(str, extra)]).encode(), usedforsecurity=False
+    )
+    return f'"{digest.hexdigest()[:24]}"'
 
 
 def conditional(request, etag, respond):

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..document import Document
@@ -43,8 +43,13 @@ def section(request, reference, key):
                 incident, request.user, version=shown.version, prompt=shown.prompt
             )
             return render_fragment(request, FORM, {**context, "form": form})
-        etag = fragment_etag(document, key, "all" if show_all else "")
-        return conditional(request, etag, lambda: render_fragment(request, VIEW, context))
+
+        def respond():
+            if request.htmx:  # the cached markup the page shows
+                return HttpResponse(shown.body_html)
+            return render_fragment(request, VIEW, context)
+
+        return conditional(request, fragment_etag(shown), respond)
 
     editable = editable_for(incident, key, FIELD_SECTIONS)
     form = editable.make_form(incident, request.user, data=request.POST, prompt=shown.prompt)
@@ -74,7 +79,7 @@ def section_rows(request, reference, key):
         return HttpResponseBadRequest("Not a place in this list.")
     document = Document(incident, request.user, rows_after={key: after})
     context = {"section": document.section(key)}
-    etag = fragment_etag(document, key, request.GET["after"])
+    etag = fragment_etag(context["section"], request.GET["after"])
     return conditional(request, etag, lambda: render_fragment(request, CHUNK, context))
 
 
