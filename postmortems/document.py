@@ -69,6 +69,7 @@ class Document:
         self.rows_through = rows_through or {}
         self.rows_after = rows_after or {}
         self._rows = {}
+        self._bodies = {}
 
     @cached_property
     def can_edit(self):
@@ -161,23 +162,29 @@ class Document:
             and not self.rows_after
         )
 
-    @cached_property
-    def _bodies(self):
-        """The cached bodies of every section this page may show, in one cache read."""
-        if not self.caches_bodies:
-            return {}
-        keys = [self.section(key).body_key for key in EDITABLE_SECTIONS]
-        return cache.get_many(keys)
+    def read_bodies(self):
+        """Read the cached bodies of every section a page shows, in one cache round trip
+        (a fragment reads its own when it renders)."""
+        if self.caches_bodies:
+            self._bodies.update(
+                cache.get_many([self.section(k).body_key for k in EDITABLE_SECTIONS])
+            )
 
-    def body_html(self, section):
+    def body_html(self, section, oob=False):
+        """A section's body (section_view.html), from the cache while its state holds. With
+        `oob`, marked to be swapped in by id (the presence poll's refresh)."""
         if not self.caches_bodies:
-            return mark_safe(render_to_string(SECTION_VIEW, {"section": section}))
-        key = section.body_key
-        html = self._bodies.get(key)
-        if html is None:
             html = render_to_string(SECTION_VIEW, {"section": section})
-            cache.set(key, html, timeout=settings.ROW_CACHE_SECONDS)
+        else:
+            key = section.body_key
+            html = self._bodies.get(key) or cache.get(key)
+            if html is None:
+                html = render_to_string(SECTION_VIEW, {"section": section})
+                cache.set(key, html, timeout=settings.ROW_CACHE_SECONDS)
             self._bodies[key] = html
+        if oob:  # the body's own element is the first; its opening tag ends the first line
+            opening = f'data-section="{section.key}">'
+            html = html.replace(opening, f'data-section="{section.key}" hx-swap-oob="true">', 1)
         return mark_safe(html)  # rendered by the autoescaping section templates
 
     def section(self, key):
@@ -296,11 +303,13 @@ class DocumentSection:
 
     @property
     def state(self):
-        """What the section's markup depends on, hashed: its version and those of what it
-        shows, the template's heading and prompt, whether the reader may edit, the day, the
-        code. The same state is the same markup: the fragment's ETag and its cache key."""
+        """What the section's markup depends on, hashed: the document, the section's version
+        and those of what it shows, the template's heading and prompt, whether the reader may
+        edit, the day, the code. The same state is the same markup: the fragment's ETag and
+        its cache key."""
         postmortem = self.postmortem
         parts = [
+            str(self.incident.pk),
             self.key,
             self.tag,
             postmortem.template if postmortem else "",
@@ -321,6 +330,10 @@ class DocumentSection:
     def body_html(self):
         """The section's body as the page shows it, from the cache while its state holds."""
         return self.document.body_html(self)
+
+    @property
+    def body_html_oob(self):
+        return self.document.body_html(self, oob=True)
 
     @property
     def rows_html(self):

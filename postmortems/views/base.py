@@ -76,8 +76,10 @@ def after_change(
     elif targeted is not None and row is not None and row.pk == targeted:
         seen = render_to_string(SEEN, {"section": section, "oob": True})
         response = HttpResponse(render_rows(section, [row]) + seen)
-    else:
+    elif notice:
         response = render(request, VIEW, {"section": section, "notice": notice})
+    else:  # rendered once for everyone: the other viewers' polls fetch this same markup
+        response = HttpResponse(section.body_html)
         if targeted is not None:  # the page expected a row: the row moved, show the list
             response = in_place(response, f"#{section.body_id}")
     # The review panel's checklist listens for this and refreshes itself.

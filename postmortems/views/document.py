@@ -20,6 +20,7 @@ def incident_detail(request, reference):
     view); ?all=1 shows every row, for printing."""
     rows = Document.ALL_ROWS if request.GET.get("all") else ...
     document = Document(get_document_for(request.user, reference), request.user, rows=rows)
+    document.read_bodies()
     return render(
         request,
         "incidents/detail.html",
