@@ -17,6 +17,7 @@ incident for its details, times, timeline and services, the postmortem for every
 
 import copy
 import re
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -153,6 +154,25 @@ def get_document_for(user, reference, edit=False, keys=None):
     (404 otherwise), or with edit=True change it (403 otherwise). Sections load their own
     content when rendered; `keys` says which sections will be, to count their rows at once."""
     return get_incident_for(user, reference, document_queryset(user, keys), edit=edit)
+
+
+def get_presence_document_for(user, reference):
+    """Only what the presence poll reads of a document (it runs every few seconds in every
+    open tab): access, the reader's rights, every section's version, the template."""
+    queryset = (
+        Incident.objects.select_related("postmortem")
+        .only(
+            "year",
+            "number",
+            "team_id",
+            "section_versions",
+            "postmortem__template",
+            "postmortem__section_versions",
+            "postmortem__incident",
+        )
+        .with_viewer(user)
+    )
+    return get_incident_for(user, reference, queryset)
 
 
 def get_full_document_for(user, reference):
@@ -787,22 +807,36 @@ def others_present(incident, user, now=None):
     )
 
 
+@dataclass(frozen=True)
+class Here:
+    """Someone else with the document open: who (as shown), and the section they edit."""
+
+    user_id: int
+    name: str
+    editing: str
+
+
 def touch_presence(incident, user, editing="", now=None):
-    """The poll's heartbeat: who else is here, in one read. The write is skipped while this
-    person's record is fresh and says the same thing (a third of the time to live), and the
-    expired records are deleted only when there are some."""
+    """The poll's heartbeat: who else is here (as [Here], by name), in one read of plain
+    values. The write is skipped while this person's record is fresh and says the same
+    thing (a third of the time to live), and expired records are deleted only when some are."""
     now = now or timezone.now()
     cutoff = presence_cutoff(now)
     editing = editing[:40]
-    records = list(Presence.objects.filter(incident=incident).select_related("user"))
-    mine = next((p for p in records if p.user_id == user.pk), None)
+    records = Presence.objects.filter(incident=incident).values_list(
+        "user_id", "editing", "last_seen", "user__first_name", "user__last_name", "user__username"
+    )
+    records = list(records)
+    mine = next((r for r in records if r[0] == user.pk), None)
     refresh_after = timedelta(seconds=settings.PRESENCE_TTL_SECONDS / 3)
-    if mine is None or mine.editing != editing or mine.last_seen < now - refresh_after:
+    if mine is None or mine[1] != editing or mine[2] < now - refresh_after:
         _upsert_presence(incident, user, editing, now)
-    if any(p.last_seen < cutoff and p.user_id != user.pk for p in records):
+    if any(r[2] < cutoff and r[0] != user.pk for r in records):
         Presence.objects.filter(incident=incident, last_seen__lt=cutoff).delete()
-    others = [p for p in records if p.user_id != user.pk and p.last_seen >= cutoff]
-    return sorted(others, key=lambda p: (p.user.first_name, p.user.username))
+    others = sorted(
+        (r for r in records if r[0] != user.pk and r[2] >= cutoff), key=lambda r: (r[3], r[5])
+    )
+    return [Here(r[0], f"{r[3]} {r[4]}".strip() or r[5], r[1]) for r in others]
 
 
 def leave(incident, user):

@@ -21,8 +21,7 @@ from incidents.services import get_incident_for
 from ..document import Document
 from ..editing import EDITABLE_SECTIONS
 from ..etags import code_digest
-from ..services import get_document_for, leave, touch_presence
-from ..templatetags.studio import display_name
+from ..services import get_document_for, get_presence_document_for, leave, touch_presence
 from .base import conditional
 
 PRESENCE = "postmortems/partials/presence.html"
@@ -43,7 +42,7 @@ def _parse(params):
 def presence(request, reference):
     params = request.GET if request.method == "GET" else request.POST
     editing, seen = _parse(params)
-    incident = get_document_for(request.user, reference, keys=[])
+    incident = get_presence_document_for(request.user, reference)
     document = Document(incident, request.user)
     others = touch_presence(incident, request.user, editing=editing[0] if editing else "")
     changed = [k for k, tag in seen.items() if document.tag(k) != tag and k not in editing]
@@ -51,12 +50,12 @@ def presence(request, reference):
     people = []
     for other in others:
         if other.editing in editors:
-            editors[other.editing].append(other.user)
+            editors[other.editing].append(other.name)
         title = document.section(other.editing).title if other.editing in EDITABLE_SECTIONS else ""
-        people.append({"user": other.user, "editing_title": title})
+        people.append({"name": other.name, "editing_title": title})
     shown = {
-        "people": [(display_name(p["user"]), p["editing_title"]) for p in people],
-        "editors": {key: [display_name(u) for u in users] for key, users in editors.items()},
+        "people": people,
+        "editors": editors,
         "refreshed": {key: document.tag(key) for key in changed},
         "can_edit": document.can_edit,
         "poll": settings.PRESENCE_POLL_SECONDS,
@@ -66,10 +65,14 @@ def presence(request, reference):
     etag = f'"{digest.hexdigest()[:24]}"'
 
     def respond():
+        refreshed = []
+        if changed:  # someone saved: the sections they changed, with all they show
+            full = get_document_for(request.user, reference, keys=changed)
+            refreshed = [Document(full, request.user).section(key) for key in changed]
         context = {
             "incident": incident,
             "others": people,
-            "refreshed": [document.section(key) for key in changed],
+            "refreshed": refreshed,
             "editors": editors,
             "poll_seconds": settings.PRESENCE_POLL_SECONDS,
             "if_none_match": json.dumps({"If-None-Match": etag}),

@@ -158,7 +158,8 @@ LIMITS = {
     "row save": 10,
     "action item status": 11,
     "row delete": 10,
-    "presence poll": 6,  # first poll of this page (a write) and a section to refresh
+    # The first poll of a page (a write) bringing a changed section (read in full, rendered).
+    "presence poll": 7,
     "history": 5,
 }
 
