@@ -364,7 +364,7 @@ class DocumentSection:
     @property
     def is_empty(self):
         if self.is_rows:
-            return not self.rows
+            return self.row_count == 0 if self.row_count is not None else not self.rows
         values = self.values
         return all(value in (None, "", []) for value in values.values())
 
@@ -397,7 +397,7 @@ class ReviewState:
         # The rows the page shows anyway: all of them, or the first ones and the count of
         # incomplete items the incident query made.
         counts, items = self.document.row_counts, None
-        if "action_items" in ROW_SECTIONS:
+        if "action_items" in ROW_SECTIONS and counts.get("incomplete_action_items") != 0:
             items, more = self.document.rows("action_items")
             if more and "incomplete_action_items" not in counts:
                 items = None
@@ -445,6 +445,15 @@ class ReviewState:
     @cached_property
     def reviewer_form(self):
         return ReviewerForm(exclude=[r.reviewer_id for r in self.requests])
+
+    @property
+    def reviewer_choices(self):
+        """Who may be asked to review, as the form offers them (written out by the panel)."""
+        return self.reviewer_form.fields["reviewer"].queryset
+
+    @property
+    def role_choices(self):
+        return self.reviewer_form.fields["role"].choices
 
     @cached_property
     def decision_form(self):
