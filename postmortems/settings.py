@@ -198,7 +198,7 @@ CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "postmortems.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "studio",
         }
