@@ -59,3 +59,46 @@ def test_a_saved_section_shows_its_new_text_everywhere(author_client, teammate, 
     assert "A leak in checkout." in fragment(mike, postmortem.incident, "root_cause")
     page = mike.get(postmortem.incident.get_absolute_url()).content.decode()
     assert "A leak in checkout." in page
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_shared_redis_cache_serves_pages_and_sessions(settings, client, author, postmortem):
+    """As deployed with REDIS_URL: one Redis client per pool, markup and sessions in Redis."""
+    import os
+    import uuid
+
+    import redis
+    from django.core.cache import cache
+
+    from tests.conftest import skip_or_fail
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        skip_or_fail(f"Redis is not reachable at {url}")
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "postmortems.cache.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    try:
+        backend = cache._cache
+        assert backend.get_client() is backend.get_client()  # one client, not one per call
+        client.force_login(author)
+        first = client.get(postmortem.incident.get_absolute_url()).content.decode()
+        stored = redis.Redis.from_url(url).keys(f"{prefix}:*")
+        assert any(b"pm:body:" in key for key in stored)  # section bodies went to Redis
+        assert any(b"django.contrib.sessions" in key for key in stored)
+        second = client.get(postmortem.incident.get_absolute_url()).content.decode()
+        assert "A leak." in first and "A leak." in second
+        assert first.count('class="section-body"') == second.count('class="section-body"')
+    finally:
+        connection = redis.Redis.from_url(url)
+        for key in connection.keys(f"{prefix}:*"):
+            connection.delete(key)
