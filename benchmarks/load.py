@@ -14,7 +14,8 @@ What it does, in one run:
    splits its time into SQL, template rendering and the rest of Python.
 3. Starts gunicorn (DEBUG off, --workers, sync) on 127.0.0.1:--port, and drives each endpoint
    for --seconds with --concurrency requests in flight (a bounded asyncio client, httpx),
-   including the bare /healthz view, measured at the start and the end of the same run.
+   and the bare /healthz view before each of them and after the last (the load of a shared
+   machine drifts: each endpoint is compared with the bare view measured around it).
 4. Prints one table: endpoint, queries, median and p95 latency, bytes (HTML and on the wire),
    requests/s, and the ratio to /healthz's requests/s; then the cost growth table
    (one request at a time, 10 / 100 / 500 / 2,500 rows), which shows a regression to O(rows).
@@ -591,7 +592,7 @@ def kb(value):
     return f"{value / 1024:.1f}"
 
 
-def print_table(rows, healthz_rps):
+def print_table(rows):
     header = (
         f"{'endpoint':<40} {'queries':>7} {'median ms':>9} {'p95 ms':>7} {'KB html':>8} "
         f"{'KB gzip':>8} {'req/s':>7} {'vs healthz':>10}  time in-process"
@@ -602,7 +603,7 @@ def print_table(rows, healthz_rps):
         print(
             f"{name:<40} {queries:>7} {result['median']:>9.1f} {result['p95']:>7.1f} "
             f"{kb(result['html']):>8} {kb(result['wire']):>8} {result['rps']:>7.0f} "
-            f"{100 * result['rps'] / healthz_rps:>9.1f}%  {split}"
+            f"{100 * result['ratio']:>9.1f}%  {split}"
             + (f"  ({result['errors']} errors)" if result["errors"] else "")
         )
 
@@ -724,18 +725,26 @@ def main():
             )
 
         run(Endpoint("warm-up", targets[0].path))
-        before = run(healthz)
-        results = [(e.name, measured[e.name][0], run(e), measured[e.name][1]) for e in targets]
-        after = run(healthz)
+        # /healthz before every endpoint and after the last: each endpoint is compared with
+        # the bare view measured right around it (the load of a shared machine drifts).
+        bare = [run(healthz)]
+        results = []
+        for endpoint in targets:
+            result = run(endpoint)
+            bare.append(run(healthz))
+            result["ratio"] = result["rps"] / ((bare[-2]["rps"] + bare[-1]["rps"]) / 2)
+            queries, split = measured[endpoint.name]
+            results.append((endpoint.name, queries, result, split))
     finally:
         stop(process)
-    healthz_rps = (before["rps"] + after["rps"]) / 2
-    both = {key: (before[key] + after[key]) / 2 for key in ("median", "p95", "html", "wire", "rps")}
+    keys = ("median", "p95", "html", "wire", "rps")
+    mean = {key: statistics.mean(b[key] for b in bare) for key in keys}
     print()
-    print_table([("bare view (/healthz)", 1, {**both, "errors": 0}, ""), *results], healthz_rps)
+    print_table([("bare view (/healthz)", 1, {**mean, "errors": 0, "ratio": 1.0}, ""), *results])
+    rates = [b["rps"] for b in bare]
     print(
-        f"\n/healthz: {before['rps']:.0f} req/s at the start, {after['rps']:.0f} at the end "
-        f"(the ratio uses the mean)."
+        f"\n/healthz measured {len(bare)} times, around each endpoint: {min(rates):.0f} to "
+        f"{max(rates):.0f} req/s; each ratio is to the mean of the two measured around it."
     )
     print("\nCost growth, one request at a time in-process (median ms, queries):")
     growth(documents, cookies, people, args.growth_requests)
