@@ -9,7 +9,7 @@ from django.conf import settings
 
 
 @cache
-def code_digest():
+def code_digest() -> str:
     digest = hashlib.sha1(usedforsecurity=False)
     roots = [Path(settings.BASE_DIR) / "templates", *Path(settings.BASE_DIR).glob("*/templates")]
     for root in sorted(roots):

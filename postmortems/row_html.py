@@ -15,6 +15,7 @@ colder).
 
 import hashlib
 from functools import cache as memoize
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,15 +25,15 @@ from django.utils.safestring import mark_safe
 
 
 @memoize
-def _template(name):
+def _template(name: str) -> tuple[Any, str]:
     """The compiled row template and a digest of its source: a deploy that changes the markup
     changes every key."""
     template = get_template(name)
-    source = getattr(template.template, "source", "")
+    source = getattr(getattr(template, "template", None), "source", "")
     return template, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:10]
 
 
-def _context_tag(section):
+def _context_tag(section: Any) -> str:
     document = section.document
     parts = [
         "e" if document.can_edit else "r",
@@ -42,13 +43,13 @@ def _context_tag(section):
     return ":".join(parts)
 
 
-def _row_key(section, row, context, digest):
+def _row_key(section: Any, row: Any, context: str, digest: str) -> str:
     changed = getattr(row, "updated_at", None)
     stamp = f"{changed.timestamp():.6f}" if changed else ""
     return f"pm:row:{digest}:{section.key}:{row.pk}:{row.version}:{stamp}:{context}"
 
 
-def render_rows(section, rows):
+def render_rows(section: Any, rows: list) -> str:
     """The markup of these rows, in order, rendering only those not cached."""
     if not rows:
         return ""

@@ -17,13 +17,15 @@ incident for its details, times, timeline and services, the postmortem for every
 
 import copy
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import IntegerField, Max, Prefetch, Q, TextField
+from django.db.models import IntegerField, Max, Prefetch, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -118,7 +120,7 @@ def open_comment_sections():
     return RawSQL(sql, (), output_field=TextField())
 
 
-def document_queryset(user, keys=None):
+def document_queryset(user: Any, keys: Iterable[str] | None = None) -> QuerySet:
     """The incident, its team, commander and postmortem (with every section's version) in one
     query, with whether this person may edit, and for the sections in `keys` (all when None)
     how many rows each list has and the timeline's milestones. Nothing is prefetched: each
@@ -149,14 +151,16 @@ def document_queryset(user, keys=None):
     return queryset.annotate(**counts)
 
 
-def get_document_for(user, reference, edit=False, keys=None):
+def get_document_for(
+    user: Any, reference: str, edit: bool = False, keys: Iterable[str] | None = None
+) -> Incident:
     """The incident with its postmortem and every section's version if the user may see it
     (404 otherwise), or with edit=True change it (403 otherwise). Sections load their own
     content when rendered; `keys` says which sections will be, to count their rows at once."""
     return get_incident_for(user, reference, document_queryset(user, keys), edit=edit)
 
 
-def get_presence_document_for(user, reference):
+def get_presence_document_for(user: Any, reference: str) -> Incident:
     """Only what the presence poll reads of a document (it runs every few seconds in every
     open tab): access, the reader's rights, every section's version, the template."""
     queryset = (
@@ -175,12 +179,12 @@ def get_presence_document_for(user, reference):
     return get_incident_for(user, reference, queryset)
 
 
-def get_full_document_for(user, reference):
+def get_full_document_for(user: Any, reference: str) -> Incident:
     """The incident with the whole document prefetched (the export reads all of it)."""
     return get_incident_for(user, reference, incidents_with_documents())
 
 
-def get_postmortem_for(user, reference, full=False):
+def get_postmortem_for(user: Any, reference: str, full: bool = False) -> Postmortem:
     """The postmortem of a visible incident; 404 if none."""
     if full:
         incident = get_full_document_for(user, reference)
@@ -328,7 +332,16 @@ def _same(section, a, b):
     return as_json(section.snapshot(a)) == as_json(section.snapshot(b))
 
 
-def save_section(incident, key, values, by, base_version, restored_from=None, *, note=""):
+def save_section(
+    incident: Incident,
+    key: str,
+    values: Mapping[str, Any],
+    by: Any,
+    base_version: int,
+    restored_from: int | None = None,
+    *,
+    note: str = "",
+) -> Revision | None:
     """Save a field section if nobody saved it since `base_version`; record the revision.
 
     Returns the new Revision, or None when the values are what the section already holds
@@ -456,7 +469,15 @@ def _authors_since(incident, key, version, by):
     return names
 
 
-def record_field_edit(incident, key, old_values, new_values, by, *, note="admin"):
+def record_field_edit(
+    incident: Incident,
+    key: str,
+    old_values: Mapping[str, Any],
+    new_values: Mapping[str, Any],
+    by: Any,
+    *,
+    note: str = "admin",
+) -> Revision | None:
     """Record a field section changed some other way (the admin) as its next revision: the
     version moves on, so open editors get a 409 and open pages the new text. Call inside the
     change's transaction, after it. None when nothing in the section changed."""
@@ -472,7 +493,9 @@ def record_field_edit(incident, key, old_values, new_values, by, *, note="admin"
     return revision
 
 
-def record_row_edits(incident, key, rows, by, *, note="admin"):
+def record_row_edits(
+    incident: Incident, key: str, rows: list[tuple[int, Any, Any]], by: Any, *, note: str = "admin"
+) -> None:
     """Record rows changed some other way (the admin): `rows` is [(pk, row before or None, row
     after or None)]. Call inside the change's transaction, after it."""
 
@@ -483,7 +506,9 @@ def record_row_edits(incident, key, rows, by, *, note="admin"):
     return _row_write(incident, key, by, report, note=note)
 
 
-def restore_revision(incident, key, version, by, base_version):
+def restore_revision(
+    incident: Incident, key: str, version: int, by: Any, base_version: int
+) -> Revision | None:
     """Bring back a section as it was after `version`; the restore is itself a new revision."""
     revision = Revision.objects.get(incident=incident, section=key, version=version)
     if key in ROW_SECTIONS:
@@ -568,7 +593,7 @@ def _next_position(section, incident):
     return 0 if top is None else top + 1
 
 
-def add_row(incident, key, values, by):
+def add_row(incident: Incident, key: str, values: Mapping[str, Any], by: Any) -> Any:
     section = ROW_SECTIONS[key]
 
     def create(changes):
@@ -584,7 +609,14 @@ def add_row(incident, key, values, by):
     return _row_write(incident, key, by, create)
 
 
-def save_row(incident, key, pk, values, by, base_version):
+def save_row(
+    incident: Incident,
+    key: str,
+    pk: int,
+    values: Mapping[str, Any],
+    by: Any,
+    base_version: int | None,
+) -> Any:
     """Save a row if nobody changed it since `base_version`; base_version=None is a one-click
     change (an action item's status) that applies whatever the row's version."""
     section = ROW_SECTIONS[key]
@@ -604,7 +636,7 @@ def save_row(incident, key, pk, values, by, base_version):
     return _row_write(incident, key, by, update)
 
 
-def delete_row(incident, key, pk, by, base_version):
+def delete_row(incident: Incident, key: str, pk: int, by: Any, base_version: int) -> None:
     section = ROW_SECTIONS[key]
 
     def delete(changes):
@@ -616,7 +648,7 @@ def delete_row(incident, key, pk, by, base_version):
     return _row_write(incident, key, by, delete)
 
 
-def move_row(incident, key, pk, by, offset):
+def move_row(incident: Incident, key: str, pk: int, by: Any, offset: int) -> Any:
     """Swap a row with its neighbour above (offset -1) or below (+1)."""
     section = ROW_SECTIONS[key]
 
@@ -816,7 +848,9 @@ class Here:
     editing: str
 
 
-def touch_presence(incident, user, editing="", now=None):
+def touch_presence(
+    incident: Incident, user: Any, editing: str = "", now: datetime | None = None
+) -> list[Here]:
     """The poll's heartbeat: who else is here (as [Here], by name), in one read of plain
     values. The write is skipped while this person's record is fresh and says the same
     thing (a third of the time to live), and expired records are deleted only when some are."""
