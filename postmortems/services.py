@@ -493,6 +493,22 @@ def record_field_edit(
     return revision
 
 
+def sync_section_versions(incident: Incident) -> dict[str, int]:
+    """Set every section's version of a document from its revisions: for code that writes
+    revisions itself (an import recording each section's first version), so that the next
+    save starts from the right version instead of getting one spurious 409."""
+    latest = dict(Revision.objects.current_versions(incident))
+    owners: dict[str, dict[str, int]] = {"incident": {}, "postmortem": {}}
+    for key, version in latest.items():
+        section = FIELD_SECTIONS.get(key) or ROW_SECTIONS.get(key)
+        if section is not None:
+            owners[section.owner][key] = version
+    Incident.objects.filter(pk=incident.pk).update(section_versions=owners["incident"])
+    Postmortem.objects.filter(incident=incident).update(section_versions=owners["postmortem"])
+    incident.section_versions = owners["incident"]
+    return latest
+
+
 def record_row_edits(
     incident: Incident, key: str, rows: list[tuple[int, Any, Any]], by: Any, *, note: str = "admin"
 ) -> None:
@@ -616,9 +632,12 @@ def save_row(
     values: Mapping[str, Any],
     by: Any,
     base_version: int | None,
+    *,
+    note: str = "",
 ) -> Any:
     """Save a row if nobody changed it since `base_version`; base_version=None is a one-click
-    change (an action item's status) that applies whatever the row's version."""
+    change (an action item's status) that applies whatever the row's version. `note` says how
+    the change arrived when not through the editor ("from email")."""
     section = ROW_SECTIONS[key]
 
     def update(changes):
@@ -633,7 +652,7 @@ def save_row(
         changes.add(pk, before, row)
         return row
 
-    return _row_write(incident, key, by, update)
+    return _row_write(incident, key, by, update, note=note)
 
 
 def delete_row(incident: Incident, key: str, pk: int, by: Any, base_version: int) -> None:
@@ -686,7 +705,7 @@ def _renumber(section, incident, row, neighbour):
     return [(r, position) for position, r in enumerate(rows) if r.position != position]
 
 
-def _row_change(incident, key, by, change):
+def _row_change(incident, key, by, change, note=""):
     """Run `change(incident)`, a change of any number of rows (the timeline paste), and record
     the rows that differ before and after it. Reads the whole list twice: for bulk changes;
     one row at a time goes through add_row, save_row, delete_row and move_row."""
@@ -706,7 +725,7 @@ def _row_change(incident, key, by, change):
                 changes.add(pk, None, row)
         return result
 
-    return _row_write(incident, key, by, compare)
+    return _row_write(incident, key, by, compare, note=note)
 
 
 def _restore_rows(incident, key, revision, by, base_version):

@@ -114,3 +114,30 @@ def test_the_history_of_a_row_edit_marks_the_words_that_changed(author_client, p
     ).content.decode()
     assert '<span class="removed">-→ The pool was full</span>' in body
     assert '<span class="added">+→ The <ins>connection </ins>pool was full</span>' in body
+
+
+@pytest.mark.django_db
+def test_revisions_written_elsewhere_are_synced_or_cost_one_conflict(
+    author_client, postmortem, author
+):
+    """An import that writes each section's first revision itself: sync_section_versions puts
+    the versions right; without it the next save gets one 409 (never a 500), then goes through."""
+    from postmortems.services import sync_section_versions
+
+    incident = postmortem.incident
+    url = reverse("postmortems:section", args=[incident.reference, "summary"])
+    Revision.objects.create(incident=incident, section="summary", version=1, author=author)
+    stale = author_client.post(url, {"version": 0, "executive_summary": "First"}, **HTMX)
+    assert stale.status_code == 409
+    assert (
+        author_client.post(url, {"version": 1, "executive_summary": "First"}, **HTMX).status_code
+        == 200
+    )
+
+    Revision.objects.create(incident=incident, section="lessons_learned", version=1, author=author)
+    assert sync_section_versions(incident)["lessons_learned"] == 1
+    postmortem.refresh_from_db()
+    assert postmortem.section_versions == {"summary": 2, "lessons_learned": 1}
+    lessons = reverse("postmortems:section", args=[incident.reference, "lessons_learned"])
+    ok = author_client.post(lessons, {"version": 1, "lessons_learned": "Alert earlier"}, **HTMX)
+    assert ok.status_code == 200
