@@ -38,4 +38,5 @@ ACTION_ITEMS = RowSection(
     row_tag="tr",
     columns=7,
     restorable=False,
+    select_related=("owner",),
 )

@@ -1,5 +1,4 @@
 from contextlib import suppress
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -270,6 +269,6 @@ def my_work(request: AuthenticatedRequest) -> HttpResponse:
             "to_review": to_review,
             "page": page,
             "unowned": unowned,
-            "draft_deadline": timezone.now() - timedelta(hours=48),
+            "draft_deadline": timezone.now() - settings.DRAFT_NUDGE_AFTER,
         },
     )

@@ -5,7 +5,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Value
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -92,6 +93,41 @@ class IncidentQuerySet(models.QuerySet):
             return self
         return self.filter(Exists(Membership.objects.filter(team=OuterRef("team"), user=user)))
 
+    def with_viewer(self, user):
+        """Who is asking, answered in the same query: may they edit (a member of the team) and
+        do they manage the team. Incident.can_edit and is_managed_by read these instead of
+        asking the database again. (SQL subqueries: cheaper to build than ORM ones, and this
+        runs on every request to a document.)"""
+        membership = (
+            'EXISTS (SELECT 1 FROM "incidents_membership" m WHERE m."team_id" = '
+            '"incidents_incident"."team_id" AND m."user_id" = %s{role})'
+        )
+        manager = RawSQL(
+            membership.format(role=' AND m."role" = %s'),
+            (user.pk, Membership.Role.MANAGER),
+            output_field=models.BooleanField(),
+        )
+        member = (
+            Value(True)
+            if user.is_superuser
+            else RawSQL(membership.format(role=""), (user.pk,), output_field=models.BooleanField())
+        )
+        return self.annotate(viewer_pk=Value(user.pk), viewer_edits=member, viewer_manages=manager)
+
+    def with_milestones(self):
+        """The first timeline event of each milestone kind, so that the response metrics need
+        neither the whole timeline nor another query."""
+        sql = (
+            'SELECT MIN("occurred_at") FROM "incidents_timelineevent" WHERE '
+            '"incident_id" = "incidents_incident"."id" AND "kind" = %s'
+        )
+        return self.annotate(
+            **{
+                f"first_{kind}_at": RawSQL(f"({sql})", (kind,), output_field=models.DateTimeField())
+                for kind in Incident.MILESTONE_EVENT_KINDS.values()
+            }
+        )
+
     def with_reference(self, reference):
         match = REFERENCE_PATTERN.match(reference or "")
         if not match:
@@ -147,6 +183,9 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # {section key: version} of the sections this row holds (incident details and times, the
+    # timeline, services). A save is one UPDATE conditional on its section's version here.
+    section_versions = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -237,11 +276,24 @@ class Incident(models.Model):
 
     @cached_property
     def _first_event_by_kind(self):
-        first = {}
-        for event in self.timeline_events.all():
-            if event.kind not in first or event.occurred_at < first[event.kind]:
-                first[event.kind] = event.occurred_at
-        return first
+        """From the prefetched timeline, the with_milestones() annotations, or one query."""
+        kinds = self.MILESTONE_EVENT_KINDS.values()
+        if "timeline_events" in getattr(self, "_prefetched_objects_cache", {}):
+            first = {}
+            for event in self.timeline_events.all():
+                if event.kind not in first or event.occurred_at < first[event.kind]:
+                    first[event.kind] = event.occurred_at
+            return first
+        if all(hasattr(self, f"first_{kind}_at") for kind in kinds):
+            return {kind: getattr(self, f"first_{kind}_at") for kind in kinds}
+        rows = (
+            self.timeline_events.filter(kind__in=kinds)
+            .order_by()
+            .values("kind")
+            .annotate(at=Min("occurred_at"))
+            .values_list("kind", "at")
+        )
+        return dict(rows)
 
     def milestone(self, name):
         recorded = getattr(self, name)
@@ -300,8 +352,24 @@ class Incident(models.Model):
     def is_resolved(self):
         return self.status == self.Status.RESOLVED
 
+    def _viewer_answer(self, user, name):
+        """An answer with_viewer() already gave for this user, or None."""
+        if getattr(self, "viewer_pk", None) == user.pk and hasattr(self, name):
+            return getattr(self, name)
+        return None
+
     def can_edit(self, user):
+        answer = self._viewer_answer(user, "viewer_edits")
+        if answer is not None:
+            return answer
         return user.is_superuser or self.team.is_member(user)
+
+    def is_managed_by(self, user):
+        """A manager of the incident's team (superusers are not managers by that alone)."""
+        answer = self._viewer_answer(user, "viewer_manages")
+        if answer is not None:
+            return answer
+        return self.team.is_manager(user)
 
 
 def elapsed(start, end):

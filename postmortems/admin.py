@@ -1,6 +1,28 @@
+"""The admin, for support work. It may not go around the record: the review workflow's fields
+are read-only here (a postmortem is published by its reviewers' sign-off, not by a form), the
+revisions and the sign-off record cannot be written or deleted, and every edit of a section or
+a row made here is recorded as a revision with the note "admin", with the section's version
+moved on like any other save (open editors then get the usual 409).
+
+Incidents are registered again here (their admin lives in the incidents app, which cannot
+know about revisions) with the same recording.
+"""
+
+import copy
+
 from django.contrib import admin
 
+from incidents.admin import (
+    IncidentAdmin,
+    IncidentServiceInline,
+    TimelineEventAdmin,
+    TimelineEventInline,
+)
+from incidents.models import Incident, TimelineEvent
+
+from .editing import FIELD_SECTIONS, ROW_SECTIONS
 from .models import (
+    AdditionalSection,
     Comment,
     ContributingFactor,
     FiveWhy,
@@ -10,39 +32,197 @@ from .models import (
     ReviewRequest,
     Revision,
 )
+from .services import record_field_edit, record_row_edits
 
 
-class FiveWhyInline(admin.TabularInline):
+def row_section_of(model):
+    return next((s for s in ROW_SECTIONS.values() if s.model is model), None)
+
+
+def incident_of(obj):
+    return obj if isinstance(obj, Incident) else obj.incident
+
+
+class RecordedDocumentAdmin(admin.ModelAdmin):
+    """For the models holding field sections (incident, postmortem) and their row inlines."""
+
+    def _sections(self):
+        return [s for s in FIELD_SECTIONS.values() if s.model is self.model]
+
+    def save_model(self, request, obj, form, change):
+        self._before = None
+        if not change:
+            return super().save_model(request, obj, form, change)
+        stored = type(obj).objects.get(pk=obj.pk)
+        self._before = {s.key: s.values(stored) for s in self._sections()}
+        # Everything but the section versions, which the recording below moves on (this form
+        # loaded them a while ago: saving them back could undo someone's save meanwhile).
+        fields = [
+            f.name
+            for f in obj._meta.concrete_fields
+            if not f.primary_key and f.name != "section_versions"
+        ]
+        obj.save(update_fields=fields)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # many-to-many, inlines
+        if self._before is None:
+            return
+        obj = form.instance
+        getattr(obj, "_prefetched_objects_cache", {}).clear()
+        for section in self._sections():
+            record_field_edit(
+                incident_of(obj),
+                section.key,
+                self._before[section.key],
+                section.values(obj),
+                request.user,
+            )
+
+    def save_formset(self, request, form, formset, change):
+        section = row_section_of(formset.model)
+        if section is None:
+            return super().save_formset(request, form, formset, change)
+        save_rows_recorded(request, formset, section, incident_of(form.instance))
+
+
+def save_rows_recorded(request, formset, section, incident):
+    """Save an inline of rows, moving each changed row's version on, and record the rows."""
+    existing = [f.instance.pk for f in formset.initial_forms if f.instance.pk]
+    before = {row.pk: row for row in section.model.objects.filter(pk__in=existing)}
+    rows = []
+    saved = formset.save(commit=False)
+    for obj in formset.deleted_objects:
+        pk = obj.pk
+        obj.delete()
+        rows.append((pk, before.get(pk), None))
+    for obj in saved:
+        if obj.pk in before:
+            obj.version = before[obj.pk].version + 1
+            obj.save()
+            rows.append((obj.pk, before[obj.pk], obj))
+        else:
+            obj.save()
+            rows.append((obj.pk, None, obj))
+    formset.save_m2m()
+    if rows:
+        record_row_edits(incident, section.key, rows, request.user)
+
+
+class RecordedRowAdmin(admin.ModelAdmin):
+    """For a model whose rows are a list section, edited on their own page."""
+
+    def _section(self):
+        return row_section_of(self.model)
+
+    def _incident(self, obj):
+        parent = getattr(obj, self._section().parent)
+        return incident_of(parent)
+
+    def save_model(self, request, obj, form, change):
+        before = copy.copy(type(obj).objects.get(pk=obj.pk)) if change else None
+        if before is not None:
+            obj.version = before.version + 1
+        super().save_model(request, obj, form, change)
+        record_row_edits(self._incident(obj), self._section().key, [(obj.pk, before, obj)],
+                         request.user)  # fmt: skip
+
+    def delete_model(self, request, obj):
+        pk, incident, before = obj.pk, self._incident(obj), copy.copy(obj)
+        super().delete_model(request, obj)
+        record_row_edits(incident, self._section().key, [(pk, before, None)], request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class NoVersionInline:
+    """A row's version is the editors' conflict check, not something to type."""
+
+    exclude = ["version"]
+
+
+class FiveWhyInline(NoVersionInline, admin.TabularInline):
     model = FiveWhy
     extra = 0
 
 
-class ContributingFactorInline(admin.TabularInline):
+class ContributingFactorInline(NoVersionInline, admin.TabularInline):
     model = ContributingFactor
     extra = 0
 
 
-class FollowUpInline(admin.TabularInline):
+class FollowUpInline(NoVersionInline, admin.TabularInline):
     model = FollowUp
     extra = 0
 
 
+class AdditionalSectionInline(NoVersionInline, admin.StackedInline):
+    model = AdditionalSection
+    extra = 0
+
+
 class ReviewRequestInline(admin.TabularInline):
+    """Reviewers and decisions are the sign-off: asked for and given on the page only."""
+
     model = ReviewRequest
     extra = 0
-    autocomplete_fields = ["reviewer"]
-    readonly_fields = ["requested_by", "requested_at", "decided_at"]
+    fields = ["reviewer", "role", "decision", "note", "requested_by", "requested_at", "decided_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Postmortem)
-class PostmortemAdmin(admin.ModelAdmin):
+class PostmortemAdmin(RecordedDocumentAdmin):
     list_display = ["incident", "status", "template", "created_at"]
     list_filter = ["status", "template"]
     search_fields = ["incident__title"]
     autocomplete_fields = ["authors", "related_incidents"]
     raw_id_fields = ["incident"]
-    inlines = [FiveWhyInline, ContributingFactorInline, FollowUpInline, ReviewRequestInline]
+    # Status moves through review (request, sign-off, publish); the template switch is a
+    # recorded step of the workflow too.
+    readonly_fields = ["status", "template"]
+    inlines = [
+        FiveWhyInline,
+        ContributingFactorInline,
+        FollowUpInline,
+        AdditionalSectionInline,
+        ReviewRequestInline,
+    ]
     list_select_related = ["incident"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The incident a postmortem belongs to is chosen once, when it is created.
+        return [*self.readonly_fields, "incident"] if obj else self.readonly_fields
+
+
+class RecordedIncidentServiceInline(NoVersionInline, IncidentServiceInline):
+    pass
+
+
+admin.site.unregister(Incident)
+
+
+@admin.register(Incident)
+class RecordedIncidentAdmin(RecordedDocumentAdmin, IncidentAdmin):
+    inlines = [RecordedIncidentServiceInline, TimelineEventInline]
+
+
+admin.site.unregister(TimelineEvent)
+
+
+@admin.register(TimelineEvent)
+class RecordedTimelineEventAdmin(RecordedRowAdmin, TimelineEventAdmin):
+    exclude = ["version"]
 
 
 @admin.register(Comment)
@@ -54,18 +234,29 @@ class CommentAdmin(admin.ModelAdmin):
     list_select_related = ["postmortem__incident", "author"]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The record itself: looked at, never written here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Revision)
-class RevisionAdmin(admin.ModelAdmin):
-    list_display = ["incident", "section", "version", "author", "created_at", "restored_from"]
+class RevisionAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "section", "version", "author", "created_at", "note"]
     list_filter = ["section"]
     search_fields = ["new_text"]
-    readonly_fields = [f.name for f in Revision._meta.fields]
     list_select_related = ["incident", "author"]
 
 
 @admin.register(ReviewEvent)
-class ReviewEventAdmin(admin.ModelAdmin):
+class ReviewEventAdmin(ReadOnlyAdmin):
     list_display = ["postmortem", "kind", "actor", "from_status", "to_status", "decision", "at"]
     list_filter = ["kind", "to_status", "decision"]
-    readonly_fields = [f.name for f in ReviewEvent._meta.fields]
     list_select_related = ["postmortem__incident", "actor"]

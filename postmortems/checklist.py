@@ -7,6 +7,9 @@ request. The blameless check only warns: people decide what their sentences mean
 import re
 from dataclasses import dataclass
 
+from django.db.models import F, IntegerField, Q, TextField, Value, Window
+from django.db.models.functions import Concat, RowNumber
+
 
 @dataclass(frozen=True)
 class Check:
@@ -16,28 +19,59 @@ class Check:
     hint: str = ""
 
 
-def pre_review_checklist(postmortem):
-    """Uses the postmortem's prefetched rows when the page has them."""
+def _prefetched(instance, name):
+    return name in getattr(instance, "_prefetched_objects_cache", {})
+
+
+def _has_rows(owner, name, counts, key):
+    """Whether a list has rows: from the page's row counts, the prefetched rows, or a query."""
+    if key in counts:
+        return counts[key] > 0
+    manager = getattr(owner, name)
+    return bool(manager.all()) if _prefetched(owner, name) else manager.exists()
+
+
+def pre_review_checklist(postmortem, counts=None, items=None):
+    """Reads what the page loaded (row counts, the action items it shows, prefetched rows),
+    otherwise a few small queries; never the whole document. `items` may be the first rows
+    of a long list: with the count of incomplete items, the hint names those it has."""
     incident = postmortem.incident
-    items = list(postmortem.action_items.all())
-    incomplete = [item.title for item in items if not item.has_owner or item.due_date is None]
+    counts = counts or {}
+    total = counts.get("incomplete_action_items")
+    if items is None and _prefetched(postmortem, "action_items"):
+        items = postmortem.action_items.all()
+    if items is not None:
+        incomplete = [i.title for i in items if not i.has_owner or i.due_date is None]
+    elif total == 0:
+        incomplete = []
+    else:
+        missing = Q(owner__isnull=True, owner_name="") | Q(due_date__isnull=True)
+        incomplete = list(postmortem.action_items.filter(missing).values_list("title", flat=True))
+    hint = ("Missing on: " + "; ".join(incomplete)) if incomplete else ""
+    if total is not None and total > len(incomplete):
+        hint += f"{'; and' if incomplete else 'Missing on'} {total - len(incomplete)} more"
+        incomplete.append("…")
     impact_filled = (
         bool(postmortem.impact_summary.strip() or postmortem.user_scope.strip())
         or postmortem.users_affected is not None
     )
     return [
-        Check("Timeline has events", bool(incident.timeline_events.all()), "timeline"),
+        Check(
+            "Timeline has events",
+            _has_rows(incident, "timeline_events", counts, "timeline"),
+            "timeline",
+        ),
         Check("Root cause is written", bool(postmortem.root_cause.strip()), "root_cause"),
         Check(
             "At least one contributing factor",
-            bool(postmortem.contributing_factors.all()),
+            _has_rows(postmortem, "contributing_factors", counts, "contributing_factors"),
             "contributing_factors",
         ),
         Check(
             "Every action item has an owner and a due date",
             not incomplete,
             "action_items",
-            hint=("Missing on: " + "; ".join(incomplete)) if incomplete else "",
+            hint=hint,
         ),
         Check("Impact is filled in", impact_filled, "impact"),
         Check(
@@ -154,9 +188,48 @@ def blameless_findings(postmortem):
             ("communication_log", "communication_log"),
         ]
     ]
-    texts += [("timeline", e.description) for e in postmortem.incident.timeline_events.all()]
-    texts += [("five_whys", f"{w.question} {w.answer}") for w in postmortem.five_whys.all()]
-    texts += [
-        ("contributing_factors", f.description) for f in postmortem.contributing_factors.all()
-    ]
+    texts += _row_texts(postmortem)
     return [finding for key, text in texts for finding in find_blame(text, key)]
+
+
+ROW_TEXT_SECTIONS = ("timeline", "five_whys", "contributing_factors")
+
+
+def _row_texts(postmortem):
+    """(section, text) of every timeline event, why and factor, in the page's order: from the
+    prefetched rows, or in one query (a UNION ALL of the three lists' text, no model per row)."""
+    incident = postmortem.incident
+    if _prefetched(incident, "timeline_events") and _prefetched(postmortem, "five_whys"):
+        return [
+            *(("timeline", e.description) for e in incident.timeline_events.all()),
+            *(("five_whys", f"{w.question} {w.answer}") for w in postmortem.five_whys.all()),
+            *(
+                ("contributing_factors", f.description)
+                for f in postmortem.contributing_factors.all()
+            ),
+        ]
+
+    def texts(rows, group, text, *order):
+        return (
+            rows.order_by()
+            .annotate(
+                group=Value(group, output_field=IntegerField()),
+                place=Window(RowNumber(), order_by=[F(name) for name in order]),
+                text=text,
+            )
+            .values_list("group", "place", "text")
+        )
+
+    events = texts(
+        incident.timeline_events.all(), 0, F("description"), "occurred_at", "position", "pk"
+    )
+    whys = texts(
+        postmortem.five_whys.all(),
+        1,
+        Concat("question", Value(" "), "answer", output_field=TextField()),
+        "position",
+        "pk",
+    )
+    factors = texts(postmortem.contributing_factors.all(), 2, F("description"), "position", "pk")
+    rows = sorted(events.union(whys, factors, all=True))
+    return [(ROW_TEXT_SECTIONS[group], text) for group, _place, text in rows]

@@ -7,11 +7,15 @@ the conflict check and the revision history work on these declarations only, so 
 section never means writing another view.
 """
 
+import copy
+import json
 from functools import cached_property
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
 from django.forms import modelform_factory
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -75,14 +79,20 @@ class EditForm(forms.ModelForm):
 
 class RowForm(EditForm):
     """A row's form also checks the constraints that involve the document it belongs to
-    (one row per service and incident), which a plain ModelForm skips as not in the form."""
+    (one row per service and incident), which a plain ModelForm skips as not in the form.
+    The document itself is not validated again: the view loaded it (one query less)."""
 
     parent_field = None
 
-    def _get_validation_exclusions(self):
-        exclude = super()._get_validation_exclusions()
-        exclude.discard(self.parent_field)
-        return exclude
+    def _post_clean(self):
+        super()._post_clean()
+        exclude = self._get_validation_exclusions() - {self.parent_field}
+        for constraint in self.instance._meta.constraints:
+            if self.parent_field in getattr(constraint, "fields", ()):
+                try:
+                    constraint.validate(type(self.instance), self.instance, exclude=exclude)
+                except forms.ValidationError as error:
+                    self._update_errors(error)
 
 
 class FollowUpForm(RowForm):
@@ -122,6 +132,12 @@ def snapshot_value(field, value):
     return value
 
 
+def as_json(data):
+    """Snapshot values as they read back from a revision (Decimal and datetimes as strings), so
+    that a snapshot taken now compares equal to the same values stored earlier."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
 def value_from_snapshot(field, raw):
     if field.many_to_many:
         return list(field.related_model.objects.filter(pk__in=raw or []))
@@ -134,7 +150,7 @@ class FieldSection:
     kind = "fields"
     restorable = True
 
-    def __init__(self, key, title, model, fields, template=None):
+    def __init__(self, key, title, model, fields, template=None, depends_on=()):
         self.key = key
         self.title = title
         self.model = model
@@ -143,6 +159,9 @@ class FieldSection:
             f"postmortems/sections/{key}.html",
             "postmortems/sections/text.html",
         ]
+        # Other sections whose content this one shows (durations come from the times and the
+        # timeline): its rendering changes when theirs do.
+        self.depends_on = tuple(depends_on)
 
     def __repr__(self):
         return f"<FieldSection {self.key}>"
@@ -166,10 +185,14 @@ class FieldSection:
         """The object holding this section's fields."""
         return incident if self.owner == "incident" else incident.postmortem
 
+    owner_object = target  # the row whose section_versions holds this section's version
+
     def make_form(self, incident, user, data=None, version=0, prompt=""):
+        # A copy: validating the form writes the input into its instance, and the loaded
+        # values are what the save compares with and records as the text before.
         return self.form_class(
             data,
-            instance=self.target(incident),
+            instance=copy.copy(self.target(incident)),
             initial={"version": version},
             incident=incident,
             user=user,
@@ -233,6 +256,8 @@ class RowSection:
         columns=1,
         restorable=True,
         form=RowForm,
+        select_related=(),
+        depends_on=(),
     ):
         self.key = key
         self.title = title
@@ -250,6 +275,8 @@ class RowSection:
         self.base_form = form
         self.template = [f"postmortems/sections/{key}.html"]
         self.row_template = f"postmortems/rows/{key}.html"
+        self.select_related = tuple(select_related)  # what a row's read-only markup shows
+        self.depends_on = tuple(depends_on)
 
     def __repr__(self):
         return f"<RowSection {self.key}>"
@@ -273,8 +300,100 @@ class RowSection:
     def parent_object(self, incident):
         return incident if self.parent == "incident" else incident.postmortem
 
+    owner_object = parent_object
+
     def rows(self, incident):
         return self.model.objects.filter(**{self.parent: self.parent_object(incident)})
+
+    def display_rows(self, incident):
+        """Rows in the page's order with what their markup shows."""
+        return self.rows(incident).select_related(*self.select_related)
+
+    # The order of the rows, for "the rows after this one" (loading a long list in chunks) and
+    # "the row above" (moving): the model's ordering, with the primary key to break ties.
+
+    @cached_property
+    def ordering(self):
+        names = [name.lstrip("-") for name in self.model._meta.ordering]
+        return tuple(names if "pk" in names else [*names, "pk"])
+
+    def order_values(self, row):
+        values = []
+        for name in self.ordering:
+            value = row
+            for part in name.split("__"):
+                value = getattr(value, part)
+            values.append(value)
+        return values
+
+    def order_field(self, name):
+        if name == "pk":
+            return self.model._meta.pk
+        model, parts = self.model, name.split("__")
+        for part in parts[:-1]:
+            model = model._meta.get_field(part).related_model
+        return model._meta.get_field(parts[-1])
+
+    def after(self, values):
+        """Rows that come after a row with these ordering values (a keyset, not an offset, so
+        that rows added or deleted meanwhile never shift what comes next)."""
+        return self._beyond(values, "gt")
+
+    def before(self, values):
+        return self._beyond(values, "lt")
+
+    def _beyond(self, values, lookup):
+        condition = Q()
+        for n, name in enumerate(self.ordering):
+            same = {self.ordering[m]: values[m] for m in range(n)}
+            condition |= Q(**same, **{f"{name}__{lookup}": values[n]})
+        return condition
+
+    def cursor(self, row):
+        """A row's place in the list as text, for the URL of the rows after it."""
+        return json.dumps(self.order_values(row), cls=DjangoJSONEncoder)
+
+    def values_from_cursor(self, cursor):
+        """ValueError or ValidationError when the text is not a cursor of this list."""
+        raw = json.loads(cursor)
+        if not isinstance(raw, list) or len(raw) != len(self.ordering):
+            raise ValueError("not a cursor")
+        pairs = zip(self.ordering, raw, strict=True)
+        return [self.order_field(name).to_python(value) for name, value in pairs]
+
+    # Row snapshots: what a revision keeps of a row (every stored field, its place and version),
+    # enough to put it back as it was.
+
+    @cached_property
+    def stored_fields(self):
+        return [
+            f
+            for f in self.model._meta.concrete_fields
+            if not f.primary_key
+            and f.name != self.parent
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
+        ]
+
+    def snapshot_row(self, row):
+        return as_json(
+            {
+                f.name: getattr(row, f.attname) if f.is_relation else getattr(row, f.name)
+                for f in self.stored_fields
+            }
+        )
+
+    def apply_snapshot(self, row, data):
+        """Set a row's fields from a snapshot (related rows by id, without loading them)."""
+        for f in self.stored_fields:
+            if f.name in data:
+                raw = data[f.name]
+                setattr(row, f.attname, raw if f.is_relation else f.to_python(raw))
+        return row
+
+    def row_from_snapshot(self, incident, pk, data):
+        row = self.model(pk=pk, **{self.parent: self.parent_object(incident)})
+        return self.apply_snapshot(row, data)
 
     def make_form(self, incident, user, data=None, row=None, initial=None):
         if row is None:
@@ -329,9 +448,15 @@ def describe_event(event):
     return f"{' | '.join(parts)} | {event.description}{mark}"
 
 
+# The impact shows the downtime, from the incident's times or else from its timeline.
+DEPENDS_ON = {"impact": ("incident_times", "timeline")}
+
+
 def _postmortem_section(key):
     section = SECTIONS[key]
-    return FieldSection(key, section.title, Postmortem, section.fields)
+    return FieldSection(
+        key, section.title, Postmortem, section.fields, depends_on=DEPENDS_ON.get(key, ())
+    )
 
 
 FIELD_SECTIONS = {
@@ -357,6 +482,8 @@ FIELD_SECTIONS = {
                 "all_clear_at",
             ),
             template=["incidents/sections/incident_times.html"],
+            # A time left empty is read from the timeline.
+            depends_on=("timeline",),
         ),
         *(_postmortem_section(key) for key, s in SECTIONS.items() if s.fields),
         FieldSection(
@@ -391,6 +518,8 @@ ROW_SECTIONS = {
             add_label="Add event",
             row_tag="tr",
             columns=6,
+            # Times on the incident's first day are shown without their date.
+            depends_on=("incident_times",),
         ),
         RowSection(
             "five_whys",
@@ -446,6 +575,7 @@ ROW_SECTIONS = {
             ),
             order="name",
             add_label="Add service",
+            select_related=("service",),
         ),
     ]
 }

@@ -106,6 +106,9 @@ class Postmortem(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # {section key: version} of the sections this row holds (every text section, the five
+    # whys, factors, action items...). A save is one UPDATE conditional on the version here.
+    section_versions = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = PostmortemQuerySet.as_manager()
 

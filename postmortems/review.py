@@ -29,11 +29,14 @@ class TransitionRefused(Exception):
 
 def can_drive_review(postmortem, user):
     """Authors drive their postmortem's review; so do the team's managers."""
-    return (
-        user.is_superuser
-        or user in postmortem.authors.all()  # prefetched on the page
-        or postmortem.incident.team.is_manager(user)
-    )
+    if user.is_superuser:
+        return True
+    authors = postmortem.authors.all()
+    if "authors" in getattr(postmortem, "_prefetched_objects_cache", {}):
+        is_author = user in authors  # the page prefetched them
+    else:
+        is_author = authors.filter(pk=user.pk).exists()
+    return is_author or postmortem.incident.is_managed_by(user)
 
 
 def _require_driver(postmortem, user):
@@ -240,20 +243,25 @@ def reopen(postmortem, by, note):
 
 
 def switch_template(postmortem, template, by):
-    """Change the shape of the document; every section keeps its content."""
+    """Change the shape of the document; every section keeps its content. Authors and the
+    team's managers may; the postmortem row is locked like for every other workflow step."""
     if template not in Postmortem.Template.values:
         raise TransitionRefused("Unknown template.", 422)
-    if template == postmortem.template:
-        return postmortem
-    ReviewEvent.objects.create(
-        postmortem=postmortem,
-        kind=ReviewEvent.Kind.TEMPLATE,
-        actor=by,
-        note=f"{postmortem.get_template_display()} → {Postmortem.Template(template).label}",
-    )
+    with transaction.atomic():
+        locked = _locked(postmortem)
+        _require_driver(locked, by)
+        if template == locked.template:
+            return locked
+        ReviewEvent.objects.create(
+            postmortem=locked,
+            kind=ReviewEvent.Kind.TEMPLATE,
+            actor=by,
+            note=f"{locked.get_template_display()} → {Postmortem.Template(template).label}",
+        )
+        locked.template = template
+        locked.save(update_fields=["template", "updated_at"])
     postmortem.template = template
-    postmortem.save(update_fields=["template", "updated_at"])
-    return postmortem
+    return locked
 
 
 def join_authors(postmortem, user):

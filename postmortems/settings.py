@@ -72,6 +72,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses HTML (a long document shrinks about tenfold). BREACH needs a secret in a
+    # compressed body next to text an attacker controls: the CSRF token is masked anew in every
+    # response, and Django pads every gzipped response with random bytes ("Heal the Breach").
+    # Static files are compressed ahead of time by WhiteNoise, which comes after.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,7 +114,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Reuse a worker's database connection between requests (a new PostgreSQL connection costs
+# more than most pages' queries); checked before reuse, so a restarted server is no error.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
@@ -193,9 +201,32 @@ LOGGING = {
 # Lists that grow (incidents, action items) are paginated at this size.
 PAGE_SIZE = env.int("PAGE_SIZE", default=25)
 
+# Caches and sessions. With REDIS_URL every web process shares one cache (rendered rows,
+# blameless-language findings) and sessions are read from it (written through to the
+# database). Without it each process has its own memory cache: everything cached is keyed by
+# versions, so a process-local cache is as correct, only colder; sessions then stay in the
+# database, never in one process's memory.
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "postmortems.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "studio",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# How long a rendered row stays cached (0: not cached).
+ROW_CACHE_SECONDS = env.int("ROW_CACHE_SECONDS", default=24 * 3600)
+# Rows of a list shown at first; the rest load in chunks of this size as they scroll into view.
+ROWS_CHUNK = env.int("ROWS_CHUNK", default=50)
+
 # Celery: Redis when REDIS_URL is set (production, docker-compose, CI); otherwise a broker in a
 # SQLite file, so that a fresh machine runs web, worker and beat with nothing but Python.
-REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
 )

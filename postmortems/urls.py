@@ -19,6 +19,7 @@ document_patterns = (
         path("postmortem/start/", document.start, name="start"),
         path("postmortem/export.md", document.export, name="export"),
         path("sections/<slug:key>/", sections.section, name="section"),
+        path("sections/<slug:key>/rows/", sections.section_rows, name="section_rows"),
         path("sections/<slug:key>/history/", sections.section_history, name="history"),
         path(
             "sections/<slug:key>/history/<int:version>/restore/",

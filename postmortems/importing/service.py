@@ -34,6 +34,7 @@ from ..models import (
     ReviewRequest,
     Revision,
 )
+from ..services import sync_section_versions
 from ..templatetags.studio import display_name
 from .parser import DETAILS, ParsedDocument, SignOffRow, guess_kind, parse_document
 from .vocabulary import normalize
@@ -639,3 +640,4 @@ def _record_revisions(incident: Incident, by) -> None:
             )
         )
     Revision.objects.bulk_create(revisions)
+    sync_section_versions(incident)  # the next save starts from these versions

@@ -1,18 +1,27 @@
 """What every document view shares: fragment or page, errors swapped in place, the
-section as it is after a change, conflicts and diffs."""
+section (or the row) as it is after a change, conflicts and diffs, ETags."""
 
-import difflib
+import hashlib
+import re
 
-from django.http import Http404
+from django.conf import settings
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
+from ..diffs import diff_lines
 from ..document import Document
-from ..editing import EDITABLE_SECTIONS
+from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS
 from ..models import Postmortem
+from ..row_html import render_rows
 from ..services import get_document_for
 
 VIEW = "postmortems/partials/section_view.html"
+SEEN = "postmortems/partials/seen.html"
+
+__all__ = ["diff_lines"]  # the history and conflict views import it from here
 
 
 def render_fragment(request, template, context, status=200):
@@ -32,31 +41,64 @@ def in_place(response, target):
     return reswap(retarget(response, target), "outerHTML")
 
 
-def after_change(request, reference, key):
-    """The section as it now is; a plain form post goes back to the page."""
-    incident = get_document_for(request.user, reference)
+def document_keys(key):
+    """The sections a fragment of `key` renders: itself and those it shows."""
+    return (key, *EDITABLE_SECTIONS[key].depends_on) if key in EDITABLE_SECTIONS else ()
+
+
+def _targets_row(request, key):
+    """The pk of the row element the request will swap (HX-Target "row-<key>-<pk>")."""
+    match = re.fullmatch(rf"row-{re.escape(key)}-(\d+)", request.htmx.target or "")
+    return int(match[1]) if match else None
+
+
+def after_change(
+    request, reference, key, incident=None, *, row=None, through=None, gone=None, notice=""
+):
+    """What the page swaps in after a change: the changed row alone when the page asked for
+    it (HX-Target is the row) and its place in the list is the same (`row`), nothing for a
+    deleted row (`gone`), otherwise the section, its list shown down to `through`. The section's
+    version travels along so the presence poll does not send the section again. A plain form
+    post goes back to the page."""
+    if incident is None:
+        incident = get_document_for(request.user, reference, keys=document_keys(key))
     if not request.htmx:
         return redirect(f"{incident.get_absolute_url()}#section-{key}")
-    section = Document(incident, request.user).section(key)
+    targeted = _targets_row(request, key) if key in ROW_SECTIONS else None
+    if targeted is not None and row is None and gone is None and through is None:
+        # A one-click change (an action item's status) that named only its row.
+        row = ROW_SECTIONS[key].display_rows(incident).filter(pk=targeted).first()
+        gone = targeted if row is None else None
+    document = Document(incident, request.user, rows_through={key: through} if through else None)
+    section = document.section(key)
+    if targeted is not None and gone == targeted:
+        response = HttpResponse(render_to_string(SEEN, {"section": section, "oob": True}))
+    elif targeted is not None and row is not None and row.pk == targeted:
+        seen = render_to_string(SEEN, {"section": section, "oob": True})
+        response = HttpResponse(render_rows(section, [row]) + seen)
+    elif notice:
+        response = render(request, VIEW, {"section": section, "notice": notice})
+    else:  # rendered once for everyone: the other viewers' polls fetch this same markup
+        response = HttpResponse(section.body_html)
+        if targeted is not None:  # the page expected a row: the row moved, show the list
+            response = in_place(response, f"#{section.body_id}")
     # The review panel's checklist listens for this and refreshes itself.
-    return trigger_client_event(render(request, VIEW, {"section": section}), "document-changed")
+    return trigger_client_event(response, "document-changed")
 
 
 def editable_for(incident, key, kinds=EDITABLE_SECTIONS):
     """The declared section, if it exists and this document has what it edits."""
     editable = kinds.get(key)
-    if editable is None or (
-        editable.owner == "postmortem" and not Postmortem.objects.filter(incident=incident).exists()
-    ):
+    if editable is None or (editable.owner == "postmortem" and not _has_postmortem(incident)):
         raise Http404("No such section.")
     return editable
 
 
-def diff_lines(old, new):
-    """Unified diff lines as (kind, text) for the template, without the file headers."""
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=2)
-    kinds = {"+": "added", "-": "removed", "@": "hunk"}
-    return [(kinds.get(line[:1], "same"), line) for line in lines if line[:3] not in ("---", "+++")]
+def _has_postmortem(incident):
+    try:
+        return incident.postmortem is not None
+    except Postmortem.DoesNotExist:
+        return False
 
 
 def conflict_context(conflict, yours):
@@ -74,3 +116,31 @@ def rebased(form, version):
     return type(form)(
         data, instance=form.instance, incident=form.incident, user=form.user, initial=form.initial
     )
+
+
+def fragment_etag(section, *extra):
+    """A fragment's ETag: the section's state (see DocumentSection.state) and what else the
+    request chose (a chunk's place)."""
+    digest = hashlib.sha1(
+        "|".join([section.state, *map(str, extra)]).encode(), usedforsecurity=False
+    )
+    return f'"{digest.hexdigest()[:24]}"'
+
+
+def conditional(request, etag, respond):
+    """304 without rendering when the browser holds this ETag; else `respond()` with it."""
+    if not request.htmx or request.method != "GET":
+        return respond()
+    not_modified = get_conditional_response(request, etag=etag)
+    response = not_modified if not_modified is not None else respond()
+    if response.status_code in (200, 304):
+        response["ETag"] = etag
+        # Revalidate every time (the page changes under other people's hands); private: only
+        # this person's browser keeps it.
+        patch_cache_control(response, private=True, no_cache=True)
+        patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def poll_seconds():
+    return settings.PRESENCE_POLL_SECONDS

@@ -16,7 +16,11 @@ from ..services import get_document_for, get_postmortem_for, start_postmortem
 
 @require_GET
 def incident_detail(request, reference):
-    document = Document(get_document_for(request.user, reference), request.user)
+    """The document page. Lists show their first rows (the rest load as they scroll into
+    view); ?all=1 shows every row, for printing."""
+    rows = Document.ALL_ROWS if request.GET.get("all") else ...
+    document = Document(get_document_for(request.user, reference), request.user, rows=rows)
+    document.read_bodies()
     return render(
         request,
         "incidents/detail.html",
@@ -66,7 +70,7 @@ def start(request, reference):
 
 @require_GET
 def export(request, reference):
-    postmortem = get_postmortem_for(request.user, reference)
+    postmortem = get_postmortem_for(request.user, reference, full=True)
     response = HttpResponse(
         export_markdown(postmortem), content_type="text/markdown; charset=utf-8"
     )

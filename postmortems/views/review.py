@@ -21,7 +21,7 @@ from ..review import (
     switch_template,
     withdraw,
 )
-from ..services import get_document_for, get_postmortem_for
+from ..services import get_postmortem_for
 from .base import render_fragment
 
 REVIEW = "postmortems/partials/review_panel.html"
@@ -121,15 +121,23 @@ def review_decide(request, reference, pk):
 
 @require_POST
 def template_switch(request, reference):
-    incident = get_document_for(request.user, reference, edit=True)
+    """Authors and the team's managers switch the template (others get a 403)."""
     postmortem = get_postmortem_for(request.user, reference)
+    if not postmortem.incident.can_edit(request.user):
+        raise PermissionDenied(f"Only members of {postmortem.incident.team} can change this.")
     form = TemplateForm(request.POST)
-    if form.is_valid():
-        switch_template(postmortem, form.cleaned_data["template"], request.user)
-        messages.success(request, f"Now in the shape of: {postmortem.get_template_display()}.")
-    else:
+    if not form.is_valid():
         messages.error(request, "Unknown template.")
-    return redirect(incident)
+        return redirect(postmortem.incident)
+    try:
+        postmortem = switch_template(postmortem, form.cleaned_data["template"], request.user)
+    except TransitionRefused as refused:
+        if refused.status == 403:
+            raise PermissionDenied(refused.message) from None
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Now in the shape of: {postmortem.get_template_display()}.")
+    return redirect(postmortem.incident)
 
 
 @require_POST

@@ -1,8 +1,14 @@
-"""Rows of a list section: add, view, edit, delete, move; the timeline paste."""
+"""Rows of a list section: add, view, edit, delete, move; the timeline paste.
 
+A row is shown read-only; its form comes when someone clicks Edit. A saved row whose place in
+the list is unchanged comes back alone (the page swaps that row); an added or moved row brings
+the list back down to it; a deleted row leaves only the section's new version behind.
+"""
+
+import copy
 from contextlib import suppress
 
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -10,6 +16,7 @@ from ..document import Document
 from ..editing import ROW_SECTIONS
 from ..forms import BaseVersionForm, TimelinePasteForm
 from ..importing.parser import NotMarkdown
+from ..row_html import render_rows
 from ..services import (
     StaleEdit,
     add_row,
@@ -49,15 +56,17 @@ def row_context(request, incident, key, row=None, form=None, pk=None, gone=False
         if existing
         else reverse("postmortems:section", args=[reference, key]),
         "cancel_target": f"#row-{key}-{pk}" if existing else f"#{section.body_id}",
+        # An existing row's form is saved in place of the row; a new one refreshes the list.
+        "form_target": f"#row-{key}-{pk}" if existing else f"#{section.body_id}",
         **extra,
     }
 
 
 def row_in_document(request, reference, key, pk, edit):
     """The document, the row section and the row itself (None if it was deleted)."""
-    incident = get_document_for(request.user, reference, edit=edit)
+    incident = get_document_for(request.user, reference, edit=edit, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
-    return incident, editable, editable.rows(incident).filter(pk=pk).first()
+    return incident, editable, editable.display_rows(incident).filter(pk=pk).first()
 
 
 def new_row_initial(editable, incident, user):
@@ -71,7 +80,7 @@ def new_row_initial(editable, incident, user):
 
 @require_http_methods(["GET", "POST"])
 def row_new(request, reference, key):
-    incident = get_document_for(request.user, reference, edit=True)
+    incident = get_document_for(request.user, reference, edit=True, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
     if request.method == "GET":
         initial = new_row_initial(editable, incident, request.user)
@@ -83,8 +92,16 @@ def row_new(request, reference, key):
             request, ROW_FORM, row_context(request, incident, key, form=form), status=422
         )
         return in_place(response, f"#new-form-{key}")
-    add_row(incident, key, editable.values_from_form(form), request.user)
-    return after_change(request, reference, key)
+    added = add_row(incident, key, editable.values_from_form(form), request.user)
+    return after_change(request, reference, key, incident, through=added)
+
+
+def render_row(request, incident, key, row):
+    """A row's read-only markup (the same, cached, as in the list)."""
+    context = row_context(request, incident, key, row)
+    if request.htmx:
+        return HttpResponse(render_rows(context["section"], [row]))
+    return render_fragment(request, ROW_SECTIONS[key].row_template, context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,9 +116,7 @@ def row(request, reference, key, pk):
             return render_fragment(
                 request, ROW_FORM, row_context(request, incident, key, current, form)
             )
-        return render_fragment(
-            request, editable.row_template, row_context(request, incident, key, current)
-        )
+        return render_row(request, incident, key, current)
 
     row_id = f"#row-{key}-{pk}"
     if current is None:  # deleted while this person was editing it: offer to add it back
@@ -109,22 +124,26 @@ def row(request, reference, key, pk):
         context = row_context(request, incident, key, form=form, pk=pk, gone=True)
         response = render_fragment(request, ROW_FORM, context, status=409)
         return in_place(response, row_id)
+    place = editable.order_values(current)  # before the form changes the instance
+    loaded = copy.copy(current)
     form = editable.make_form(incident, request.user, data=request.POST, row=current)
     if not form.is_valid():
-        context = row_context(request, incident, key, current, form)
+        context = row_context(request, incident, key, loaded, form)
         return in_place(render_fragment(request, ROW_FORM, context, status=422), row_id)
     values = editable.values_from_form(form)
     try:
-        save_row(incident, key, pk, values, request.user, form.cleaned_data["version"])
+        saved = save_row(incident, key, pk, values, request.user, form.cleaned_data["version"])
     except StaleEdit as conflict:
-        fresh = editable.rows(incident).filter(pk=pk).first()
+        fresh = editable.display_rows(incident).filter(pk=pk).first()
         form = rebased(form, conflict.current_version)
         extra = conflict_context(conflict, editable.describe_values(values))
         context = row_context(
             request, incident, key, fresh, form, pk=pk, gone=fresh is None, **extra
         )
         return in_place(render_fragment(request, ROW_FORM, context, status=409), row_id)
-    return after_change(request, reference, key)
+    if editable.order_values(saved) != place:
+        return after_change(request, reference, key, incident, through=saved)
+    return after_change(request, reference, key, incident, row=saved)
 
 
 @require_http_methods(["GET", "POST"])
@@ -144,19 +163,20 @@ def row_delete(request, reference, key, pk):
             context = row_context(request, incident, key, current, changed=True)
             response = render_fragment(request, ROW_DELETE, context, status=409)
             return in_place(response, f"#row-{key}-{pk}")
-    return after_change(request, reference, key)
+    return after_change(request, reference, key, incident, gone=pk)
 
 
 @require_POST
 def row_move(request, reference, key, pk):
-    incident = get_document_for(request.user, reference, edit=True)
+    incident = get_document_for(request.user, reference, edit=True, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
     offsets = {"up": -1, "down": 1}
     if not editable.is_reorderable or request.POST.get("direction") not in offsets:
         return HttpResponseBadRequest("Rows of this section move up or down only.")
+    moved = None
     with suppress(StaleEdit):  # the row was deleted meanwhile; the refreshed section shows it
-        move_row(incident, key, pk, request.user, offsets[request.POST["direction"]])
-    return after_change(request, reference, key)
+        moved = move_row(incident, key, pk, request.user, offsets[request.POST["direction"]])
+    return after_change(request, reference, key, incident, through=moved)
 
 
 @require_http_methods(["GET", "POST"])

@@ -37,6 +37,24 @@ document.addEventListener("DOMContentLoaded", () => {
     if (field && !opened.contains(document.activeElement)) field.focus();
   });
 
+  // A long list loads its next rows when the end of it scrolls into view. If a keyboard user
+  // is on the "Show all" link when they arrive, that link goes away with the placeholder: give
+  // the focus to the first row that came in, so that Tab carries on down the list.
+  let focusAfter = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const target = event.detail.target;
+    if (target.classList.contains("more-rows") && target.contains(document.activeElement)) {
+      focusAfter = target.previousElementSibling;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", () => {
+    if (!focusAfter) return;
+    const first = focusAfter.nextElementSibling;
+    focusAfter = null;
+    const control = first && first.querySelector("a, button, [tabindex]");
+    if (control) control.focus();
+  });
+
   // Leaving the page: tell the others at once instead of letting the presence expire.
   window.addEventListener("pagehide", () => {
     const presence = document.getElementById("presence");

@@ -46,7 +46,8 @@ def test_history_lists_revisions_newest_first_with_author_time_and_diff(
     assert "by Jane Park" in body
     assert "UTC</time>" in body
     assert '<span class="removed">-Pools need alerts.</span>' in body
-    assert '<span class="added">+Pools need alerts at 80%.</span>' in body
+    # Inside a changed line, the words that changed are marked.
+    assert '<span class="added">+Pools need alerts<ins> at 80%</ins>.</span>' in body
     assert '<span class="added">+Error paths need tests.</span>' in body
     # The current version cannot be "restored"; the older ones can.
     assert "Restore version 3" not in body

@@ -113,3 +113,67 @@ def test_garbage_in_the_poll_is_ignored(author, postmortem):
     )
     assert response.status_code == 200
     assert Presence.objects.get().editing == ""
+
+
+def poll_get(client, postmortem, etag=None, seen=(), editing=()):
+    headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+    return client.get(
+        reverse("postmortems:presence", args=[postmortem.incident.reference]),
+        {"seen": list(seen), "editing": list(editing)},
+        **HTMX,
+        **headers,
+    )
+
+
+@pytest.mark.django_db
+def test_an_unchanged_poll_is_answered_304_without_rendering(
+    author, teammate, postmortem, django_assert_max_num_queries
+):
+    jane, mike = browser_of(author), browser_of(teammate)
+    poll_get(mike, postmortem, seen=["summary:0"], editing=["root_cause"])
+    first = poll_get(jane, postmortem, seen=["summary:0", "root_cause:0"])
+    assert first.status_code == 200
+    etag = first["ETag"]
+    # The poll element sends it back itself (the browser's cache stays out of it).
+    assert first["Cache-Control"] == "no-store"
+    assert f"If-None-Match&quot;: &quot;\\&quot;{etag.strip(chr(34))}\\&quot;" in (
+        first.content.decode()
+    )
+    # Steady state: session, user, the incident with every version, the presence records.
+    with django_assert_max_num_queries(4):
+        again = poll_get(jane, postmortem, etag, seen=["summary:0", "root_cause:0"])
+    assert again.status_code == 304
+    assert again.content == b""
+    assert not again.templates  # nothing rendered
+
+    # Mike stops editing: the answer changes, so does the ETag.
+    poll_get(mike, postmortem, seen=["summary:0"])
+    changed = poll_get(jane, postmortem, etag, seen=["summary:0", "root_cause:0"])
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert "editing Root Cause" not in changed.content.decode()
+
+    # A section saved meanwhile comes back with the poll (not a 304).
+    etag = changed["ETag"]
+    mike.post(
+        reverse("postmortems:section", args=[postmortem.incident.reference, "summary"]),
+        {"version": 0, "executive_summary": "Saved by Mike"},
+        **HTMX,
+    )
+    refreshed = poll_get(jane, postmortem, etag, seen=["summary:0", "root_cause:0"])
+    assert refreshed.status_code == 200
+    assert "Saved by Mike" in refreshed.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_is_written_when_due_not_on_every_poll(author, postmortem, settings):
+    settings.PRESENCE_TTL_SECONDS = 30
+    jane = browser_of(author)
+    poll_get(jane, postmortem)
+    seen_at = Presence.objects.get().last_seen
+    poll_get(jane, postmortem)
+    assert Presence.objects.get().last_seen == seen_at  # fresh enough: no write
+    Presence.objects.update(last_seen=seen_at - timedelta(seconds=11))
+    poll_get(jane, postmortem)
+    assert Presence.objects.get().last_seen > seen_at  # a third of the TTL old: written
+    poll_get(jane, postmortem, editing=["summary"])
+    assert Presence.objects.get().editing == "summary"  # a change is written at once
