@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident
 from incidents.services import get_incident_for
 
 from .editing import FIELD_SECTIONS, ROW_SECTIONS, as_json
