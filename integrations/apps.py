@@ -12,6 +12,7 @@ class IntegrationsConfig(AppConfig):
         from actionitems.models import ActionItem, Notification
         from incidents.models import Incident
         from postmortems.models import ReviewEvent
+        from postmortems.signals import section_saved
 
         from . import receivers
 
@@ -21,6 +22,9 @@ class IntegrationsConfig(AppConfig):
             )
         post_save.connect(
             receivers.incident_saved, sender=Incident, dispatch_uid="integrations.incident"
+        )
+        section_saved.connect(
+            receivers.incident_section_saved, dispatch_uid="integrations.incident_section"
         )
         post_save.connect(
             receivers.action_item_saved, sender=ActionItem, dispatch_uid="integrations.item"

@@ -5,6 +5,7 @@ so a save can tell "became resolved" from "was resolved already"."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,28 @@ def incident_saved(
         events.record(instance.team_id, EventKind.INCIDENT_CREATED, data)
     if resolved:
         events.record(instance.team_id, EventKind.INCIDENT_RESOLVED, data)
+
+
+def incident_section_saved(
+    sender: type,
+    owner: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    **kwargs: Any,
+) -> None:
+    """A section of the incident saved by the document's conditional UPDATE (no post_save):
+    the incident became resolved when its status did."""
+    if not isinstance(owner, Incident) or "status" not in after:
+        return
+    if after["status"] != Incident.Status.RESOLVED or before.get("status") == after["status"]:
+        return
+    incident = copy.copy(owner)
+    for name, value in after.items():
+        if not isinstance(value, list):  # many-to-many values are not attributes
+            setattr(incident, name, value)
+    setattr(owner, LOADED, after["status"])
+    events.record(incident.team_id, EventKind.INCIDENT_RESOLVED,
+                  lambda: events.incident_data(incident))  # fmt: skip
 
 
 def action_item_saved(

@@ -45,7 +45,7 @@ from .models import (
     ReviewRequest,
     Revision,
 )
-from .signals import comment_posted, send_on_commit
+from .signals import comment_posted, section_saved, send_on_commit
 from .templatetags.studio import display_name
 from .versions import remember_version, set_version, version_of
 
@@ -317,7 +317,7 @@ def _write_fields(incident, section, owner, old_values, values, by, version, m2m
     data = section.snapshot(values)
     if version == 1:
         data = {**data, "_before": section.snapshot(old_values)}
-    return _insert_revision(
+    revision = _insert_revision(
         incident,
         section.key,
         version,
@@ -327,6 +327,16 @@ def _write_fields(incident, section, owner, old_values, values, by, version, m2m
         by,
         **extra,
     )
+    section_saved.send(
+        sender=section.model,
+        incident=incident,
+        key=section.key,
+        owner=owner,
+        before=old_values,
+        after=values,
+        revision=revision,
+    )
+    return revision
 
 
 def _same(section, a, b):
