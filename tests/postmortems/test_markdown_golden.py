@@ -54,3 +54,19 @@ def test_strikethrough():
 
 def test_every_case_has_its_html():
     assert CASES and all((GOLDEN / f"{name}.html").exists() for name in CASES)
+
+
+def test_a_saved_section_renders_its_nested_lists_task_lists_and_strikes(author_client, postmortem):
+    """The same rendering through the path a writer takes: save a section, get it back."""
+    from django.urls import reverse
+
+    from tests.conftest import HTMX
+
+    url = reverse("postmortems:section", args=[postmortem.incident.reference, "lessons_learned"])
+    text = "- pools need alerts\n  - at 80%\n\n- [x] runbook written\n\n- [ ] load test\n\n~~luck~~"
+    response = author_client.post(url, {"version": 0, "lessons_learned": text}, **HTMX)
+    html = canonical(response.content.decode())
+    assert response.status_code == 200
+    assert re.search(r"<li>(<p>)?pools need alerts(</p>)?\s*<ul>\s*<li>at 80%</li>", html)
+    assert '<input checked="" disabled="disabled" type="checkbox"> runbook written' in html
+    assert "<del>luck</del>" in html
