@@ -1821,20 +1821,15 @@ def sign_off_row(number: int, line: str) -> SignOffRow | None:
 
 # Response metrics and total duration: derived lines of our own export.
 
-METRIC_HOW = {
-    "time to detect": "start → first alert",
-    "time to acknowledge": "first alert → acknowledged",
-    "time to mitigate": "start → mitigated",
-    "time to resolve": "start → resolved",
-}
-
 
 def _without_derived_metrics(lines: list[str]) -> list[str]:
+    """The export's "Response Timeline" block: the four metrics the app derives, each with how
+    it is measured in parentheses ("start → first alert"). A team's own block, with targets or
+    other wording, stays."""
     text = "\n".join(lines)
     pattern = re.compile(
         r"\*\*Response Timeline\*\*:\n((?:- \*\*Time to (?:detect|acknowledge|mitigate|resolve)"
-        r"\*\*: [^\n]+ \((?:start → first alert|first alert → acknowledged|start → mitigated|"
-        r"start → resolved)\)\n?){4})"
+        r"\*\*: [^\n(]+ \([^()\n]*→[^()\n]*\)\n?){4})"
     )
     return pattern.sub("", text, count=1).split("\n")
 
