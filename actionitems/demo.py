@@ -11,7 +11,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentService, Membership, Service, Team, TimelineEvent
+from incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentService,
+    IncidentTag,
+    Membership,
+    Service,
+    Team,
+    TimelineEvent,
+)
 from postmortems import review
 from postmortems.models import (
     ContributingFactor,
@@ -801,9 +810,23 @@ def seed_demo(password, today=None):
         created_by=people["tom"],
     )
     full = build_connection_pool_postmortem(team, people, services)
-    full.related_incidents.add(earlier)
+    tags = {
+        checkout.incident: ["deploy", "database", "connection-leak"],
+        earlier: ["database", "capacity"],
+        full.incident: ["database", "capacity", "config"],
+    }
+    IncidentLink.objects.create(
+        incident=full.incident, related=earlier, note="Same pool, exhausted a month before"
+    )
     report = build_flash_sale_report(team, people, services, today)
-    report.related_incidents.add(full.incident, earlier)
+    IncidentLink.objects.create(
+        incident=report.incident, related=full.incident, note="Pool sizing came up again"
+    )
+    IncidentLink.objects.create(incident=report.incident, related=earlier)
+    tags[report.incident] = ["database", "capacity", "traffic-spike"]
+    for incident, names in tags.items():
+        for name in names:  # one by one: the search index listens to each save
+            IncidentTag.objects.create(incident=incident, name=name)
     for postmortem in (full, checkout, report):
         # Postmortems are written the day after; the demo should read that way.
         written = postmortem.incident.started_at + timedelta(days=1)

@@ -39,7 +39,7 @@ class PostmortemAdmin(admin.ModelAdmin):
     list_display = ["incident", "status", "template", "created_at"]
     list_filter = ["status", "template"]
     search_fields = ["incident__title"]
-    autocomplete_fields = ["authors", "related_incidents"]
+    autocomplete_fields = ["authors"]
     raw_id_fields = ["incident"]
     inlines = [FiveWhyInline, ContributingFactorInline, FollowUpInline, ReviewRequestInline]
     list_select_related = ["incident"]

@@ -5,6 +5,8 @@ from functools import cached_property
 
 from django.db.models import Count, Q
 
+from incidents.models import Incident, Membership
+
 from .checklist import blameless_findings, pre_review_checklist
 from .editing import EDITABLE_SECTIONS
 from .forms import DecisionForm, ReviewerForm
@@ -84,7 +86,35 @@ class Document:
         return [section for section in others if not section.is_empty]
 
     def header_sections(self):
-        return [self.section(key) for key in ("incident_details", "incident_times", "services")]
+        keys = ["incident_details", "incident_times", "services", "tags"]
+        if self.postmortem is None:  # links live in Supporting information, once there is one
+            keys.append("related_incidents")
+        return [self.section(key) for key in keys]
+
+    @cached_property
+    def sections(self):
+        """Any section by key, for a template that shows one inside another."""
+        return _SectionLookup(self)
+
+    @cached_property
+    def team_ids(self):
+        """The teams of the person reading: another team's incident is named, not described."""
+        return set(Membership.objects.filter(user=self.user).values_list("team_id", flat=True))
+
+    @cached_property
+    def similar_incidents(self):
+        """Earlier incidents that look like this one, for the authors to link."""
+        return Incident.objects.visible_to(self.user).similar_to(self.incident)
+
+
+class _SectionLookup:
+    def __init__(self, document):
+        self.document = document
+
+    def __getitem__(self, key):
+        if key not in EDITABLE_SECTIONS:
+            raise KeyError(key)
+        return self.document.section(key)
 
 
 @dataclass(frozen=True)
@@ -143,9 +173,8 @@ class DocumentSection:
     def rows(self):
         if not self.is_rows:
             return []
-        # Through the parent's related manager, so the page's prefetch serves it.
-        owner = self.editable.parent_object(self.incident)
-        return getattr(owner, self.editable.related_name).all()
+        # Through the parent's related managers, so the page's prefetch serves it.
+        return self.editable.page_rows(self.editable.parent_object(self.incident))
 
     @property
     def is_empty(self):

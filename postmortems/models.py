@@ -97,9 +97,6 @@ class Postmortem(models.Model):
     communication_log = models.TextField(blank=True)
     supporting_info = models.TextField("supporting information", blank=True)
     acknowledgments = models.TextField(blank=True)
-    related_incidents = models.ManyToManyField(
-        Incident, related_name="related_postmortems", blank=True
-    )
 
     review_meeting_at = models.DateTimeField("review meeting", null=True, blank=True)
     next_review_on = models.DateField("next review", null=True, blank=True)

@@ -38,7 +38,9 @@ def incidents_with_documents():
         "postmortem__action_items__owner",
         "postmortem__follow_ups",
         "postmortem__additional_sections",
-        "postmortem__related_incidents",
+        "tags",
+        "links_out__related",
+        "links_in__incident",
         Prefetch(
             "postmortem__review_requests",
             queryset=ReviewRequest.objects.select_related("reviewer"),

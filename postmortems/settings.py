@@ -206,6 +206,11 @@ SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
 DIGEST_DAY_OF_WEEK = env.str("DIGEST_DAY_OF_WEEK", default="mon")
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 
+# Learning across incidents (the insights app). A postmortem should be approved this long
+# after its incident was resolved (a team can set its own); the incident list counts the
+# later ones as overdue and insights the share approved in time.
+POSTMORTEM_APPROVAL_TARGET = env_duration("POSTMORTEM_APPROVAL_TARGET", "P14D")
+
 CELERY_BEAT_SCHEDULE = {
     "follow-up-sweeps": {
         "task": "actionitems.tasks.run_sweeps",
