@@ -21,14 +21,16 @@ class SuggestingInput(forms.TextInput):
 
     def __init__(self, suggestions=(), attrs=None):
         super().__init__(attrs=attrs)
-        self.suggestions = list(suggestions)  # (value, label) pairs
+        # (value, label) pairs, or a function returning them: read only if the form is shown.
+        self.suggestions = suggestions
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         list_id = f"{context['widget']['attrs'].get('id') or name}-suggestions"
         context["widget"]["attrs"]["list"] = list_id
         context["widget"]["list_id"] = list_id
-        context["widget"]["suggestions"] = self.suggestions
+        suggestions = self.suggestions() if callable(self.suggestions) else self.suggestions
+        context["widget"]["suggestions"] = list(suggestions)
         return context
 
 

@@ -113,16 +113,15 @@ class IncidentQuerySet(models.QuerySet):
             return self.none()
         return self.filter(year=int(match["year"]), number=int(match["number"]))
 
-    def with_milestones(self) -> "IncidentQuerySet":
+    def with_milestones(self, *names: str) -> "IncidentQuerySet":
         """Each milestone as the response metrics read it, in SQL: the incident's own time, or
         else the earliest timeline event of the matching kind (see Incident.milestone). Adds
-        `detected`, `acknowledged`, `mitigated` and `resolved` for sorting and aggregating."""
+        `detected_time`, `acknowledged_time`, `mitigated_time` and `resolved_time` (or those
+        of `names`, e.g. "resolved_at") for sorting and aggregating."""
         return self.annotate(
             **{
-                name.removesuffix("_at"): Coalesce(
-                    F(name), first_event_subquery(kind), output_field=models.DateTimeField()
-                )
-                for name, kind in Incident.MILESTONE_EVENT_KINDS.items()
+                name.replace("_at", "_time"): milestone_expression(name)
+                for name in (names or Incident.MILESTONE_EVENT_KINDS)
             }
         )
 
@@ -375,6 +374,15 @@ class Incident(models.Model):
 
     def can_edit(self, user):
         return user.is_superuser or self.team.is_member(user)
+
+
+def milestone_expression(name: str) -> Coalesce:
+    """SQL for Incident.milestone(name): the recorded time, else the first event of its kind."""
+    return Coalesce(
+        F(name),
+        first_event_subquery(Incident.MILESTONE_EVENT_KINDS[name]),
+        output_field=models.DateTimeField(),
+    )
 
 
 def first_event_subquery(kind: str) -> models.Subquery:
