@@ -55,7 +55,7 @@ class IncidentFilter(django_filters.FilterSet):
 
     team = django_filters.ModelChoiceFilter(queryset=user_teams, empty_label="All my teams")
     service = django_filters.ModelChoiceFilter(
-        queryset=user_services, empty_label="Any service", method="with_service"
+        label="Service", queryset=user_services, empty_label="Any service", method="with_service"
     )
     severity = django_filters.ChoiceFilter(
         choices=Incident.Severity.choices, empty_label="Any severity"

@@ -376,19 +376,21 @@ class Incident(models.Model):
         return user.is_superuser or self.team.is_member(user)
 
 
-def milestone_expression(name: str) -> Coalesce:
-    """SQL for Incident.milestone(name): the recorded time, else the first event of its kind."""
+def milestone_expression(name: str, via: str = "") -> Coalesce:
+    """SQL for Incident.milestone(name): the recorded time, else the first event of its kind.
+    `via` reaches the incident from another model: "incident__" from its services or tags."""
     return Coalesce(
-        F(name),
-        first_event_subquery(Incident.MILESTONE_EVENT_KINDS[name]),
+        F(f"{via}{name}"),
+        first_event_subquery(Incident.MILESTONE_EVENT_KINDS[name], via),
         output_field=models.DateTimeField(),
     )
 
 
-def first_event_subquery(kind: str) -> models.Subquery:
+def first_event_subquery(kind: str, via: str = "") -> models.Subquery:
     """The time of the incident's earliest timeline event of this kind (None if there is none)."""
+    incident = OuterRef(via.removesuffix("__") or "pk")
     return models.Subquery(
-        TimelineEvent.objects.filter(incident=OuterRef("pk"), kind=kind)
+        TimelineEvent.objects.filter(incident=incident, kind=kind)
         .order_by("occurred_at")
         .values("occurred_at")[:1],
         output_field=models.DateTimeField(),

@@ -1,1 +1,42 @@
-from django.db import models  # noqa: F401
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+from incidents.models import Incident
+
+
+class SearchEntry(models.Model):
+    """The searchable text of one section of one incident's document (or of the comments on
+    it), with its tsvector stored and GIN-indexed on PostgreSQL.
+
+    One row per section, not per row of a list: a hit names the section to open
+    (#section-<key> on the document), and a document's entries stay few (about twenty), so
+    ranking and grouping by document stay cheap. indexing.py keeps the rows up to date on
+    every save; on SQLite the vector stays empty and search reads `text`.
+    """
+
+    class Kind(models.TextChoices):
+        CONTENT = "content", "Section"
+        COMMENTS = "comments", "Comments"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    # A key of postmortems.editing.EDITABLE_SECTIONS: the anchor of the section on the page.
+    section = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CONTENT)
+    # Plain text (Markdown marks dropped), for snippets and the SQLite fallback.
+    text = models.TextField()
+    # Weighted: A for titles, summaries and root causes, down to D for comments.
+    vector = SearchVectorField(null=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "section", "kind"], name="unique_search_entry"
+            ),
+        ]
+        # The GIN index on `vector` is created by migration 0001 on PostgreSQL only (SQLite
+        # has no GIN); it is not declared here so that SQLite migrations stay possible.
+        verbose_name_plural = "search entries"
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.section} ({self.kind})"

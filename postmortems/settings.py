@@ -210,6 +210,9 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 # after its incident was resolved (a team can set its own); the incident list counts the
 # later ones as overdue and insights the share approved in time.
 POSTMORTEM_APPROVAL_TARGET = env_duration("POSTMORTEM_APPROVAL_TARGET", "P14D")
+# The search index follows every save; this sweep re-reads what changed lately in case
+# something was written around the models (bulk inserts, SQL), and indexes what never was.
+SEARCH_REINDEX_INTERVAL = env_duration("SEARCH_REINDEX_INTERVAL", "PT1H")
 
 CELERY_BEAT_SCHEDULE = {
     "follow-up-sweeps": {
@@ -219,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digest": {
         "task": "actionitems.tasks.sweep_weekly_digests",
         "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY_OF_WEEK),
+    },
+    "search-reindex": {
+        "task": "insights.tasks.reindex_recent_changes",
+        "schedule": SEARCH_REINDEX_INTERVAL.total_seconds(),
     },
 }
 

@@ -1,0 +1,194 @@
+"""Search across the documents a person may read: one query, results grouped by document.
+
+PostgreSQL: the stored, GIN-indexed vectors of SearchEntry matched with a websearch query
+("pool exhausted", "\"connection leak\" -redis", "deploy or rollback"), ranked with
+ts_rank over the weighted sections, snippets from ts_headline. SQLite: every word must appear
+in a section's text (icontains), snippets cut around the first word; the same page.
+"""
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Case, F, Max, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from incidents.models import Incident
+from postmortems.editing import EDITABLE_SECTIONS
+
+from .indexing import COMMENT_WEIGHT, CONFIG, DEFAULT_WEIGHT, INCIDENT_SECTION, WEIGHTS
+from .models import SearchEntry
+
+MAX_QUERY_LENGTH = 200
+HITS_PER_DOCUMENT = 3
+# ts_headline wraps matches in these (private-use characters, stripped from indexed text);
+# the text is escaped first, then they become <mark>, so no user text is ever unescaped.
+START, STOP = "\ue000", "\ue001"
+SECTION_TITLES = {INCIDENT_SECTION: "Title, tags and services"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A section of a document that matched, with the words around the match."""
+
+    section: str
+    kind: str
+    snippet: SafeString
+
+    @property
+    def title(self) -> str:
+        editable = EDITABLE_SECTIONS.get(self.section)
+        title = SECTION_TITLES.get(self.section) or (editable.title if editable else self.section)
+        return f"Comments on {title.lower()}" if self.kind == SearchEntry.Kind.COMMENTS else title
+
+    @property
+    def anchor(self) -> str:
+        return f"section-{self.section}"
+
+
+@dataclass
+class Result:
+    incident: Incident
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    query: str
+    page: Page
+    results: list[Result]
+
+
+def marked(snippet: str) -> SafeString:
+    return mark_safe(escape(snippet).replace(START, "<mark>").replace(STOP, "</mark>"))
+
+
+def search(
+    query: str, incidents: QuerySet[Incident], page_number: str | int | None, per_page: int
+) -> Results:
+    """The documents of `incidents` matching `query`, best first, a page of them, each with
+    the sections that matched (at most three) and a snippet of each."""
+    query = " ".join(query.split())[:MAX_QUERY_LENGTH]
+    if connection.vendor == "postgresql":
+        return _search_postgresql(query, incidents, page_number, per_page)
+    return _search_fallback(query, incidents, page_number, per_page)
+
+
+def _results(query: str, page: Page, hits: dict[int, list[Hit]]) -> Results:
+    ids = [group["incident"] for group in page.object_list]
+    incidents = (
+        Incident.objects.filter(pk__in=ids)
+        .select_related("team", "postmortem")
+        .prefetch_related("tags")
+        .in_bulk()
+    )
+    results = [Result(incidents[pk], hits.get(pk, [])) for pk in ids if pk in incidents]
+    return Results(query, page, results)
+
+
+def _search_postgresql(
+    query: str, incidents: QuerySet[Incident], page_number: str | int | None, per_page: int
+) -> Results:
+    tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
+    matches = SearchEntry.objects.filter(incident__in=incidents, vector=tsquery)
+    rank = SearchRank(F("vector"), tsquery)
+    groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
+    page = Paginator(groups, per_page).get_page(page_number)
+    ids = [group["incident"] for group in page.object_list]
+    # The best sections of each document on the page, then snippets of those alone:
+    # ts_headline reads the whole text, so it runs on a few rows only.
+    best = (
+        SearchEntry.objects.filter(incident__in=ids, vector=tsquery)
+        .annotate(
+            rank=rank,
+            place=Window(RowNumber(), partition_by=[F("incident")], order_by=rank.desc()),
+        )
+        .filter(place__lte=HITS_PER_DOCUMENT)
+        .values_list("pk", flat=True)
+    )
+    rows = (
+        SearchEntry.objects.filter(pk__in=list(best))
+        .annotate(
+            rank=rank,
+            snippet=SearchHeadline(
+                "text",
+                tsquery,
+                config=CONFIG,
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            ),
+        )
+        .order_by("incident", "-rank", "section")
+        .values_list("incident", "section", "kind", "snippet")
+    )
+    hits: dict[int, list[Hit]] = defaultdict(list)
+    for incident_id, section, kind, snippet in rows:
+        hits[incident_id].append(Hit(section, kind, marked(snippet)))
+    return _results(query, page, hits)
+
+
+# SQLite: the same page, with plain substring matching.
+
+WORD = re.compile(r"\w[\w'-]*", re.UNICODE)
+WEIGHT_VALUES = {"A": 1.0, "B": 0.4, "C": 0.2, "D": 0.1}  # ts_rank's default weights
+OPERATORS = {"or", "and", "not"}
+
+
+def words_of(query: str) -> list[str]:
+    """The words a fallback search looks for: websearch's quotes, "or" and "-" dropped."""
+    return [w for w in WORD.findall(query) if w.lower() not in OPERATORS][:10]
+
+
+def snippet_around(text: str, words: Sequence[str], width: int = 160) -> SafeString:
+    """About `width` characters of `text` around the first word found, words marked."""
+    lowered = text.lower()
+    found = [lowered.find(w.lower()) for w in words if w.lower() in lowered]
+    first = min(found) if found else 0
+    start = max(0, first - width // 3)
+    end = min(len(text), start + width)
+    excerpt = (
+        ("…" if start else "")
+        + text[start:end].replace("\n", " ")
+        + ("…" if end < len(text) else "")
+    )
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    marked_text = pattern.sub(lambda m: f"{START}{m[0]}{STOP}", excerpt) if words else excerpt
+    return marked(marked_text)
+
+
+def _search_fallback(
+    query: str, incidents: QuerySet[Incident], page_number: str | int | None, per_page: int
+) -> Results:
+    words = words_of(query)
+    matches = SearchEntry.objects.filter(incident__in=incidents)
+    if not words:
+        matches = matches.none()
+    for word in words:
+        matches = matches.filter(text__icontains=word)
+    # The best section decides, as ts_rank's weights do on PostgreSQL.
+    weight = Case(
+        *(When(section=key, then=Value(WEIGHT_VALUES[w])) for key, w in WEIGHTS.items()),
+        default=Value(WEIGHT_VALUES[DEFAULT_WEIGHT]),
+    )
+    comment = Value(WEIGHT_VALUES[COMMENT_WEIGHT])
+    rank = Case(When(kind=SearchEntry.Kind.COMMENTS, then=comment), default=weight)
+    groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
+    page = Paginator(groups, per_page).get_page(page_number)
+    ids = [group["incident"] for group in page.object_list]
+    hits: dict[int, list[Hit]] = defaultdict(list)
+    rows = matches.filter(incident__in=ids).order_by("incident", "section", "kind")
+    for entry in rows.values_list("incident", "section", "kind", "text"):
+        incident_id, section, kind, text = entry
+        if len(hits[incident_id]) < HITS_PER_DOCUMENT:
+            hits[incident_id].append(Hit(section, kind, snippet_around(text, words)))
+    return _results(query, page, hits)

@@ -1,0 +1,58 @@
+"""SQL pieces the dashboard aggregates with, for PostgreSQL and SQLite alike."""
+
+from typing import Any
+
+from django.db.models import Aggregate, Expression, F, FloatField, Func
+
+
+class Minutes(Func):
+    """Minutes from `start` to `end`; NULL when either is unknown or end is before start,
+    as Incident.time_to_* say None (incidents.models.elapsed)."""
+
+    output_field = FloatField()
+
+    def __init__(self, end: Expression | F | str, start: Expression | F | str) -> None:
+        end = F(end) if isinstance(end, str) else end
+        start = F(start) if isinstance(start, str) else start
+        super().__init__(end, start)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        end, end_params = compiler.compile(self.source_expressions[0])
+        start, start_params = compiler.compile(self.source_expressions[1])
+        # Each side appears once (a milestone may be a subquery): below zero becomes NULL
+        # through GREATEST/NULLIF, exact since epochs are microseconds (1.7e-8 minutes).
+        minutes = f"EXTRACT(EPOCH FROM (({end}) - ({start}))) / 60.0"
+        return f"NULLIF(GREATEST({minutes}, -1e-9), -1e-9)", [*end_params, *start_params]
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        end, end_params = compiler.compile(self.source_expressions[0])
+        start, start_params = compiler.compile(self.source_expressions[1])
+        minutes = f"(julianday({end}) - julianday({start})) * 1440.0"
+        sql = f"(CASE WHEN julianday({end}) >= julianday({start}) THEN {minutes} END)"
+        return sql, [*end_params, *start_params, *end_params, *start_params]
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: the value below which `fraction` of the values fall,
+    interpolated between the two nearest (as `percentile_cont` in Python below)."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentile"
+    output_field = FloatField()
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("fraction is between 0 and 1")
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    """The same as SQL's percentile_cont, for SQLite (which has none)."""
+    ordered = sorted(v for v in values if v is not None)
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
