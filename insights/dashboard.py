@@ -38,13 +38,19 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from actionitems.models import ActionItem
-from incidents.filters import IncidentFilter
-from incidents.models import Incident, IncidentService, IncidentTag, milestone_expression
+from incidents.filters import IncidentFilter, day_start
+from incidents.models import (
+    Incident,
+    IncidentService,
+    IncidentTag,
+    Service,
+    milestone_expression,
+)
 from postmortems.models import ReviewEvent
 
 from . import charts
 from .charts import Series
-from .sql import Minutes, Percentile, percentile_cont
+from .sql import Minutes, Percentiles, percentile_cont
 
 REPEAT_WINDOW = timedelta(days=90)
 TOP = 10
@@ -192,6 +198,8 @@ class Context:
     def __init__(self, chosen: IncidentFilter, today: date, now: datetime) -> None:
         data = chosen.form.cleaned_data if chosen.is_valid() else {}
         self.incidents = chosen.qs.order_by()
+        self.started_from: date | None = data.get("started_from")
+        self.started_to: date | None = data.get("started_to")
         self.ids = self.incidents.values("pk")
         self.visible = chosen.queryset
         self.today = today
@@ -209,36 +217,6 @@ class Context:
 # The charts
 
 
-def incidents_by_severity(ctx: Context) -> Table:
-    rows = (
-        ctx.incidents.annotate(period=ctx.trunc("started_at"))
-        .values("period", "severity")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    counts: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SEVERITIES, 0))
-    for row in rows:
-        counts[as_date(row["period"])][row["severity"]] += row["n"]
-    periods = ctx.periods.span()
-    table_rows = [
-        [ctx.periods.label(p), *(counts[p][s] for s in SEVERITIES), sum(counts[p].values())]
-        for p in periods
-    ]
-    series = [
-        Series(s, [counts[p][s] for p in periods], style=n + 1) for n, s in enumerate(SEVERITIES)
-    ]
-    total = sum(row[-1] for row in table_rows)
-    return Table(
-        "incidents",
-        f"Incidents per {ctx.periods.by} by severity",
-        "Incidents by the day they started (UTC).",
-        [ctx.periods.heading(), *SEVERITIES, "Total"],
-        table_rows,
-        charts.bars([ctx.periods.label(p) for p in periods], series, stacked=True),
-        f"{total} incidents over {len(periods)} {ctx.periods.by}s, stacked by severity.",
-    )
-
-
 RESPONSE_METRICS = [
     ("ttd", "Time to detect", ("detected_time", "started_at")),
     ("tta", "Time to acknowledge", ("acknowledged_time", "detected_time")),
@@ -246,50 +224,78 @@ RESPONSE_METRICS = [
 ]
 
 
-def response_times(ctx: Context) -> Table:
-    """Median and 90th percentile, in minutes, measured as each incident's page measures
-    them: a time left empty falls back to the first timeline event of its kind."""
+def _incident_stats(ctx: Context) -> dict[date, dict[str, Any]]:
+    """Per period, in one query: incidents by severity, and the median and 90th percentile
+    of each response time in minutes, measured as each incident's page measures them (a
+    time not recorded falls back to the first timeline event of its kind)."""
     incidents = ctx.incidents.with_milestones().annotate(period=ctx.trunc("started_at"))
     minutes = {key: Minutes(end, start) for key, _label, (end, start) in RESPONSE_METRICS}
+    by_severity = {s: Count("pk", filter=Q(severity=s)) for s in SEVERITIES}
     stats: dict[date, dict[str, Any]] = {}
     if connection.vendor == "postgresql":
-        aggregates: dict[str, Any] = {"n": Count("pk")}
-        for key, expression in minutes.items():
-            aggregates[f"{key}_p50"] = Percentile(expression, 0.5)
-            aggregates[f"{key}_p90"] = Percentile(expression, 0.9)
-        for row in incidents.values("period").annotate(**aggregates).order_by():
-            stats[as_date(row.pop("period"))] = row
-    else:  # SQLite has no percentile_cont: the same numbers, computed from one query
+        percentiles = {key: Percentiles(m, (0.5, 0.9)) for key, m in minutes.items()}
+        rows = incidents.values("period").annotate(**by_severity, **percentiles).order_by()
+        for row in rows:
+            stats[as_date(row["period"])] = row
+    else:  # SQLite has no percentile_cont: the same numbers from the minutes themselves
         values: dict[date, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        for row in incidents.annotate(**minutes).values("period", *minutes):
+        for row in incidents.annotate(**minutes).values("period", "severity", *minutes):
             bucket = values[as_date(row["period"])]
-            bucket["n"].append(1)
+            bucket[row["severity"]].append(1)
             for key in minutes:
                 if row[key] is not None:
                     bucket[key].append(row[key])
         for period, bucket in values.items():
-            stats[period] = {"n": len(bucket["n"])}
+            stats[period] = {s: len(bucket[s]) for s in SEVERITIES}
             for key in minutes:
-                stats[period][f"{key}_p50"] = percentile_cont(bucket[key], 0.5)
-                stats[period][f"{key}_p90"] = percentile_cont(bucket[key], 0.9)
+                known = bucket[key]
+                stats[period][key] = (
+                    [percentile_cont(known, 0.5), percentile_cont(known, 0.9)] if known else None
+                )
+    return stats
+
+
+def incidents_and_response_times(ctx: Context) -> tuple[Table, Table]:
+    stats = _incident_stats(ctx)
     periods = ctx.periods.span()
+    labels = [ctx.periods.label(p) for p in periods]
+    counts = {p: [stats.get(p, {}).get(s, 0) for s in SEVERITIES] for p in periods}
+    by_severity = Table(
+        "incidents",
+        f"Incidents per {ctx.periods.by} by severity",
+        "Incidents by the day they started (UTC).",
+        [ctx.periods.heading(), *SEVERITIES, "Total"],
+        [[ctx.periods.label(p), *counts[p], sum(counts[p])] for p in periods],
+        charts.bars(
+            labels,
+            [
+                Series(s, [counts[p][n] for p in periods], style=n + 1)
+                for n, s in enumerate(SEVERITIES)
+            ],
+            stacked=True,
+        ),
+        f"{sum(map(sum, counts.values()))} incidents over {len(periods)} {ctx.periods.by}s, "
+        "stacked by severity.",
+    )
+
+    def quantiles(p: date, key: str) -> list[float | None]:
+        return stats.get(p, {}).get(key) or [None, None]
+
     header = [ctx.periods.heading(), "Incidents"]
-    for _key, label, _fields in RESPONSE_METRICS:
-        header += [f"{label}, median (min)", f"{label}, p90 (min)"]
-    rows = []
-    for p in periods:
-        row_stats = stats.get(p, {})
-        row: list[Any] = [ctx.periods.label(p), row_stats.get("n", 0)]
-        for key, _label, _fields in RESPONSE_METRICS:
-            row += [row_stats.get(f"{key}_p50"), row_stats.get(f"{key}_p90")]
-        rows.append(row)
     series = []
     for n, (key, label, _fields) in enumerate(RESPONSE_METRICS):
-        values_p50 = [stats.get(p, {}).get(f"{key}_p50") for p in periods]
-        values_p90 = [stats.get(p, {}).get(f"{key}_p90") for p in periods]
-        series.append(Series(f"{label} (median)", values_p50, style=n + 1))
-        series.append(Series(f"{label} (p90)", values_p90, style=n + 1, dashed=True))
-    return Table(
+        header += [f"{label}, median (min)", f"{label}, p90 (min)"]
+        medians = [quantiles(p, key)[0] for p in periods]
+        p90s = [quantiles(p, key)[1] for p in periods]
+        series.append(Series(f"{label} (median)", medians, style=n + 1))
+        series.append(Series(f"{label} (p90)", p90s, style=n + 1, dashed=True))
+    rows = []
+    for p in periods:
+        row: list[Any] = [ctx.periods.label(p), sum(counts[p])]
+        for key, _label, _fields in RESPONSE_METRICS:
+            row += quantiles(p, key)
+        rows.append(row)
+    response = Table(
         "response",
         "Time to detect, acknowledge and resolve",
         "Median and 90th percentile in minutes, by the period the incidents started. Detect: "
@@ -297,9 +303,10 @@ def response_times(ctx: Context) -> Table:
         "A time not recorded is taken from the first timeline event of its kind.",
         header,
         rows,
-        charts.lines([ctx.periods.label(p) for p in periods], series, unit=" min"),
+        charts.lines(labels, series, unit=" min"),
         "Medians as solid lines, 90th percentiles dashed, in minutes.",
     )
+    return by_severity, response
 
 
 def _impact_minutes() -> Minutes:
@@ -366,56 +373,119 @@ def top_tags(ctx: Context) -> tuple[Table, Table]:
     return _top("tags", "tag", rows, lambda row: f"#{row['name']}")
 
 
+REPEATS = """
+WITH visible(id, started_at, team_id) AS ({visible}),
+chosen(id) AS ({chosen}),
+service_order AS (
+    SELECT s.incident_id, v.started_at, s.service_id AS key_id,
+           LAG(s.incident_id) OVER same AS previous_id,
+           LAG(v.started_at) OVER same AS previous_started
+    FROM {incident_service} s JOIN visible v ON v.id = s.incident_id
+    WHERE s.impact <> 'unaffected'
+    WINDOW same AS (PARTITION BY s.service_id ORDER BY v.started_at, s.incident_id)
+),
+tag_order AS (
+    SELECT t.incident_id, v.started_at, t.id AS key_id,
+           LAG(t.incident_id) OVER same AS previous_id,
+           LAG(v.started_at) OVER same AS previous_started
+    FROM {incident_tag} t JOIN visible v ON v.id = t.incident_id
+    WINDOW same AS (PARTITION BY v.team_id, t.name ORDER BY v.started_at, t.incident_id)
+),
+repeats AS (
+    SELECT 'service' AS how, key_id, incident_id, started_at, previous_id FROM service_order
+    WHERE previous_id IS NOT NULL AND previous_started < started_at AND {within}
+      AND incident_id IN (SELECT id FROM chosen)
+    UNION ALL
+    SELECT 'tag', key_id, incident_id, started_at, previous_id FROM tag_order
+    WHERE previous_id IS NOT NULL AND previous_started < started_at AND {within}
+      AND incident_id IN (SELECT id FROM chosen)
+)
+"""
+# Repeats per period, and the latest repeats with what they share with which earlier
+# incident: one statement, so that the repeats are found once.
+REPEATS_SUMMARY = """
+SELECT 'period', {period}, COUNT(DISTINCT incident_id), NULL, NULL, NULL
+FROM repeats GROUP BY {period}
+UNION ALL
+SELECT 'latest', NULL, r.incident_id, r.how,
+       CASE WHEN r.how = 'service'
+            THEN (SELECT name FROM {service} WHERE id = r.key_id)
+            ELSE (SELECT name FROM {incident_tag} WHERE id = r.key_id) END,
+       r.previous_id
+FROM repeats r
+WHERE r.incident_id IN (
+    SELECT incident_id FROM repeats GROUP BY incident_id
+    ORDER BY MAX(started_at) DESC, incident_id DESC LIMIT {limit}
+)
+"""
+VENDOR_SQL = {
+    "postgresql": {
+        "within": "started_at - previous_started <= interval '{days} days'",
+        "month": "date_trunc('month', started_at AT TIME ZONE 'UTC')",
+        "week": "date_trunc('week', started_at AT TIME ZONE 'UTC')",
+    },
+    "sqlite": {
+        "within": "julianday(started_at) - julianday(previous_started) <= {days}",
+        "month": "strftime('%%Y-%%m-01', started_at)",  # %% : the query has parameters
+        "week": "date(started_at, 'weekday 0', '-6 days')",
+    },
+}
+LATEST = 50
+
+
+def _repeats_query(ctx: Context) -> list[tuple[Any, ...]]:
+    """Count and list the repeats: each chosen incident that followed a visible one on
+    the same service, or with the same tag in the same team, within the window. LAG over
+    each group finds the nearest earlier incident with one sort; a subquery per row would
+    compare every pair (a minute at 10,000 incidents)."""
+    # Only incidents that could come before a chosen one: from the window before the dates.
+    earlier = ctx.visible
+    if ctx.started_from is not None:
+        earlier = earlier.filter(started_at__gte=day_start(ctx.started_from) - REPEAT_WINDOW)
+    if ctx.started_to is not None:
+        earlier = earlier.filter(started_at__lt=day_start(ctx.started_to + timedelta(days=1)))
+    columns = earlier.order_by().values_list("pk", "started_at", "team_id")
+    visible, visible_params = columns.query.sql_with_params()
+    chosen, chosen_params = ctx.incidents.values_list("pk").query.sql_with_params()
+    vendor = VENDOR_SQL[connection.vendor]
+    tables = {
+        "incident_service": IncidentService._meta.db_table,
+        "incident_tag": IncidentTag._meta.db_table,
+        "service": Service._meta.db_table,
+    }
+    sql = REPEATS.format(
+        visible=visible,
+        chosen=chosen,
+        within=vendor["within"].format(days=REPEAT_WINDOW.days),
+        **tables,
+    ) + REPEATS_SUMMARY.format(period=vendor[ctx.periods.by], limit=LATEST, **tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*visible_params, *chosen_params])
+        return cursor.fetchall()
+
+
+def _as_period(value: date | datetime | str) -> date:
+    if isinstance(value, str):  # SQLite's date functions return text
+        value = date.fromisoformat(value[:10])
+    return as_date(value)  # type: ignore[return-value]
+
+
 def repeat_incidents(ctx: Context, by_period: Table) -> tuple[Table, Table]:
     """Incidents that followed another on the same service, or with the same tag in the same
     team, within 90 days before: the earlier one may be outside the dates chosen."""
-    start = OuterRef("incident__started_at")
-    earlier = {
-        "incident__in": ctx.visible.values("pk"),
-        "incident__started_at__lt": start,
-        "incident__started_at__gte": start - REPEAT_WINDOW,
-    }
-    same_service = (
-        IncidentService.objects.filter(service=OuterRef("service"), **earlier)
-        .exclude(impact=IncidentService.Impact.UNAFFECTED)
-        .order_by("-incident__started_at", "-incident")
-        .values("incident")[:1]
-    )
-    same_tag = (
-        IncidentTag.objects.filter(
-            name=OuterRef("name"), incident__team=OuterRef("incident__team"), **earlier
-        )
-        .order_by("-incident__started_at", "-incident")
-        .values("incident")[:1]
-    )
+    per_period: dict[date, int] = {}
     found: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    started: dict[int, datetime] = {}
-    for model, lookup, how, subquery in (
-        (IncidentService, "service__name", "service", same_service),
-        (IncidentTag, "name", "tag", same_tag),
-    ):
-        rows = (
-            model.objects.filter(incident__in=ctx.ids)
-            .annotate(previous=Subquery(subquery))
-            .filter(previous__isnull=False)
-        )
-        if model is IncidentService:
-            rows = rows.exclude(impact=IncidentService.Impact.UNAFFECTED)
-        for incident_id, when, name, previous in rows.values_list(
-            "incident", "incident__started_at", lookup, "previous"
-        ):
+    for part, period, number, how, name, previous in _repeats_query(ctx):
+        if part == "period":
+            per_period[_as_period(period)] = number  # the count of repeats
+        else:
             shared = f"service {name}" if how == "service" else f"tag #{name}"
-            found[incident_id].append((shared, previous))
-            started[incident_id] = when
-
-    repeats_per_period: dict[date, int] = defaultdict(int)
-    for when in started.values():
-        repeats_per_period[period_start(as_date(when), ctx.periods.by)] += 1
+            found[number].append((shared, previous))  # number: the repeat incident
     periods = ctx.periods.span()
     totals = {row[0]: row[-1] for row in by_period.rows}
     rows = []
     for p in periods:
-        total, repeats = totals.get(ctx.periods.label(p), 0), repeats_per_period.get(p, 0)
+        total, repeats = totals.get(ctx.periods.label(p), 0), per_period.get(p, 0)
         rows.append([ctx.periods.label(p), total, repeats, share(repeats, total)])
     chart = Table(
         "repeats",
@@ -434,27 +504,28 @@ def repeat_incidents(ctx: Context, by_period: Table) -> tuple[Table, Table]:
         ),
         f"{sum(r[2] for r in rows)} repeat incidents of {sum(r[1] for r in rows)}.",
     )
+
     references = Incident.objects.filter(
         pk__in={*found, *(p for pairs in found.values() for _s, p in pairs)}
     ).in_bulk()
+    latest = sorted(found, key=lambda i: (references[i].started_at, i), reverse=True)
     detail_rows, links = [], []
-    for incident_id in sorted(found, key=lambda i: (started[i], i), reverse=True):
+    for incident_id in latest:
         incident = references[incident_id]
-        pairs = sorted(set(found[incident_id]))
-        after = ", ".join(sorted({references[p].reference for _s, p in pairs}))
+        pairs = found[incident_id]
         detail_rows.append(
             [
                 f"{incident.reference} {incident.title}",
                 as_date(incident.started_at),
-                after,
+                ", ".join(sorted({references[p].reference for _s, p in pairs})),
                 ", ".join(sorted({s for s, _p in pairs})),
             ]
         )
         links.append(incident.get_absolute_url())
     details = Table(
         "repeat_list",
-        "Repeat incidents",
-        "Each repeat, the earlier incidents it followed within 90 days, and what they share.",
+        f"Latest repeat incidents (up to {LATEST})",
+        "Each repeat, the earlier incident it followed within 90 days, and what they share.",
         ["Incident", "Started", "After", "Shared"],
         detail_rows,
         links=links,
@@ -462,26 +533,46 @@ def repeat_incidents(ctx: Context, by_period: Table) -> tuple[Table, Table]:
     return chart, details
 
 
-def action_items_opened_closed(ctx: Context) -> Table:
-    items = ActionItem.objects.filter(postmortem__incident__in=ctx.ids)
-    opened = (
-        items.annotate(month=ctx.trunc("created_at", "month"))
-        .values("month")
-        .annotate(n=Count("pk"))
+def _item_counts(ctx: Context) -> list[dict[str, Any]]:
+    """The action items of these incidents counted in one pass, grouped by the month each was
+    opened, closed and due: every follow-through chart is a sum over these few groups."""
+    passed = Q(due_date__lt=ctx.today)  # a due date that has come and gone
+    return list(
+        ActionItem.objects.filter(postmortem__incident__in=ctx.ids)
+        .annotate(
+            opened=ctx.trunc("created_at", "month"),
+            closed=ctx.trunc("completed_at", "month"),
+            due=TruncMonth("due_date"),
+        )
+        .values("opened", "closed", "due")
+        .annotate(
+            n=Count("pk"),
+            due_passed=Count("pk", filter=passed),
+            on_time=Count("pk", filter=passed & Q(completed_at__date__lte=F("due_date"))),
+            late=Count("pk", filter=passed & Q(completed_at__date__gt=F("due_date"))),
+            still_open=Count("pk", filter=passed & Q(completed_at__isnull=True)),
+        )
         .order_by()
     )
-    closed = (
-        items.filter(completed_at__isnull=False)
-        .annotate(month=ctx.trunc("completed_at", "month"))
-        .values("month")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    opened_by = {as_date(r["month"]): r["n"] for r in opened}
-    closed_by = {as_date(r["month"]): r["n"] for r in closed}
+
+
+def action_item_follow_through(ctx: Context) -> tuple[Table, Table]:
+    groups = _item_counts(ctx)
+    opened_by: dict[date, int] = defaultdict(int)
+    closed_by: dict[date, int] = defaultdict(int)
+    by_due: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for group in groups:
+        opened_by[as_date(group["opened"])] += group["n"]
+        if group["closed"] is not None:
+            closed_by[as_date(group["closed"])] += group["n"]
+        if group["due_passed"]:
+            sums = by_due[as_date(group["due"])]
+            for n, key in enumerate(("due_passed", "on_time", "late", "still_open")):
+                sums[n] += group[key]
+
     months = ctx.months.span([*opened_by, *closed_by])
     rows = [[ctx.months.label(m), opened_by.get(m, 0), closed_by.get(m, 0)] for m in months]
-    return Table(
+    opened_closed = Table(
         "action_items",
         "Action items opened and closed per month",
         "Action items of these incidents, by the month they were written down and the month "
@@ -499,40 +590,12 @@ def action_items_opened_closed(ctx: Context) -> Table:
         f"{sum(r[1] for r in rows)} opened and {sum(r[2] for r in rows)} closed.",
     )
 
-
-def closure_by_due_date(ctx: Context) -> Table:
-    items = ActionItem.objects.filter(
-        postmortem__incident__in=ctx.ids, due_date__isnull=False, due_date__lt=ctx.today
-    )
-    rows_by_month = (
-        items.annotate(month=TruncMonth("due_date"))
-        .values("month")
-        .annotate(
-            due=Count("pk"),
-            on_time=Count(
-                "pk", filter=Q(completed_at__isnull=False, completed_at__date__lte=F("due_date"))
-            ),
-            late=Count("pk", filter=Q(completed_at__date__gt=F("due_date"))),
-            still_open=Count("pk", filter=Q(completed_at__isnull=True)),
-        )
-        .order_by()
-    )
-    stats = {as_date(r["month"]): r for r in rows_by_month}
-    months = ctx.months.span(stats)
+    months = ctx.months.span(by_due)
     rows = []
     for m in months:
-        s = stats.get(m, {"due": 0, "on_time": 0, "late": 0, "still_open": 0})
-        rows.append(
-            [
-                ctx.months.label(m),
-                s["due"],
-                s["on_time"],
-                s["late"],
-                s["still_open"],
-                share(s["on_time"], s["due"]),
-            ]
-        )
-    return Table(
+        due, on_time, late, still_open = by_due.get(m, [0, 0, 0, 0])
+        rows.append([ctx.months.label(m), due, on_time, late, still_open, share(on_time, due)])
+    closure = Table(
         "closure",
         "Action items closed by their due date",
         "Action items whose due date has passed, by the month it fell in: closed on or before "
@@ -550,6 +613,7 @@ def closure_by_due_date(ctx: Context) -> Table:
         ),
         "Stacked: on time, late, still open.",
     )
+    return opened_closed, closure
 
 
 def overdue_by_owner(ctx: Context) -> Table:
@@ -597,7 +661,7 @@ def overdue_by_owner(ctx: Context) -> Table:
 def _first_status(to_status: str) -> Subquery:
     return Subquery(
         ReviewEvent.objects.filter(
-            postmortem__incident=OuterRef("pk"), kind=ReviewEvent.Kind.STATUS, to_status=to_status
+            postmortem=OuterRef("postmortem"), kind=ReviewEvent.Kind.STATUS, to_status=to_status
         )
         .order_by("at")
         .values("at")[:1],
@@ -613,126 +677,103 @@ def _resolved(ctx: Context) -> QuerySet:
     )
 
 
-def days_to_publish(ctx: Context) -> Table:
-    incidents = _resolved(ctx).annotate(published_at=_first_status("published"))
-    days = Minutes("published_at", "resolved_time") / Value(1440.0)
-    stats: dict[date, dict[str, Any]] = {}
-    if connection.vendor == "postgresql":
-        for row in (
-            incidents.values("month")
-            .annotate(
-                resolved=Count("pk"),
-                published=Count("published_at"),
-                median=Percentile(days, 0.5),
-            )
-            .order_by()
-        ):
-            stats[as_date(row["month"])] = row
-    else:
-        buckets: dict[date, list[float | None]] = defaultdict(list)
-        for row in incidents.annotate(days=days).values("month", "days"):
-            buckets[as_date(row["month"])].append(row["days"])
-        for month, values in buckets.items():
-            known = [v for v in values if v is not None]
-            stats[month] = {
-                "resolved": len(values),
-                "published": len(known),
-                "median": percentile_cont(known, 0.5),
-            }
-    months = ctx.months.span(stats)
-    rows = []
-    for m in months:
-        s = stats.get(m, {})
-        rows.append(
-            [ctx.months.label(m), s.get("resolved", 0), s.get("published", 0), s.get("median")]
-        )
-    return Table(
-        "publish",
-        "Days from resolution to published postmortem",
-        "By the month the incident was resolved: how many were, how many of their postmortems "
-        "are published, and the median days from resolution to the first publication.",
-        ["Month resolved", "Resolved", "Published", "Median days to publish"],
-        rows,
-        charts.lines(
-            [r[0] for r in rows], [Series("Median days to publish", [r[3] for r in rows], 2)]
-        ),
-        "Median days to publish, by month of resolution.",
-    )
-
-
-def approved_in_time(ctx: Context) -> Table:
+def postmortem_timeliness(ctx: Context) -> tuple[Table, Table]:
+    """By the month each incident was resolved, in one query: how many, how many postmortems
+    are published and the median days to the first publication; and how many were approved
+    within the team's target (counted once approved, or once the target passed)."""
     default_days = settings.POSTMORTEM_APPROVAL_TARGET.total_seconds() / 86400
     target = ExpressionWrapper(
         Coalesce(F("team__approval_target_days"), Value(default_days), output_field=FloatField())
         * Value(1440.0),
         output_field=FloatField(),
     )
-    incidents = _resolved(ctx).annotate(approved_at=_first_status("approved"))
+    incidents = _resolved(ctx).annotate(
+        published_at=_first_status("published"), approved_at=_first_status("approved")
+    )
+    days_to_publish = Minutes("published_at", "resolved_time") / Value(1440.0)
     waited = Minutes(Value(ctx.now, output_field=DateTimeField()), "resolved_time")
-    to_approve = Minutes("approved_at", "resolved_time")
     counted = Q(approved_at__isnull=False) | Q(GreaterThanOrEqual(waited, target))
-    stats = {
-        as_date(row["month"]): row
-        for row in incidents.values("month")
-        .annotate(
-            resolved=Count("pk"),
-            counted=Count("pk", filter=counted),
-            in_time=Count("pk", filter=Q(LessThanOrEqual(to_approve, target))),
-        )
-        .order_by()
+    in_time = Q(LessThanOrEqual(Minutes("approved_at", "resolved_time"), target))
+    counts = {
+        "resolved": Count("pk"),
+        "published": Count("published_at"),
+        "counted": Count("pk", filter=counted),
+        "in_time": Count("pk", filter=in_time),
     }
+    stats: dict[date, dict[str, Any]] = {}
+    if connection.vendor == "postgresql":
+        median = Percentiles(days_to_publish, (0.5,))
+        for row in incidents.values("month").annotate(median=median, **counts).order_by():
+            stats[as_date(row["month"])] = row | {"median": (row["median"] or [None])[0]}
+    else:  # SQLite has no percentile_cont: the medians from the days themselves
+        for row in incidents.values("month").annotate(**counts).order_by():
+            stats[as_date(row["month"])] = row
+        days: dict[date, list[float]] = defaultdict(list)
+        published = incidents.filter(published_at__isnull=False).annotate(days=days_to_publish)
+        for row in published.values("month", "days"):
+            if row["days"] is not None:
+                days[as_date(row["month"])].append(row["days"])
+        for month, row in stats.items():
+            row["median"] = percentile_cont(days.get(month, []), 0.5)
+
     months = ctx.months.span(stats)
-    rows = []
-    for m in months:
-        s = stats.get(m, {"resolved": 0, "counted": 0, "in_time": 0})
-        rows.append(
-            [
-                ctx.months.label(m),
-                s["resolved"],
-                s["counted"],
-                s["in_time"],
-                share(s["in_time"], s["counted"]),
-            ]
-        )
+    empty = {"resolved": 0, "published": 0, "median": None, "counted": 0, "in_time": 0}
+    rows = [(ctx.months.label(m), stats.get(m, empty)) for m in months]
+    publish = Table(
+        "publish",
+        "Days from resolution to published postmortem",
+        "By the month the incident was resolved: how many were, how many of their postmortems "
+        "are published, and the median days from resolution to the first publication.",
+        ["Month resolved", "Resolved", "Published", "Median days to publish"],
+        [[label, s["resolved"], s["published"], s["median"]] for label, s in rows],
+        charts.lines(
+            [label for label, _s in rows],
+            [Series("Median days to publish", [s["median"] for _l, s in rows], 2)],
+        ),
+        "Median days to publish, by month of resolution.",
+    )
     days = settings.POSTMORTEM_APPROVAL_TARGET.days
-    return Table(
+    approval = Table(
         "approval",
         "Postmortems approved within the team's target",
         f"By the month the incident was resolved. The target is the team's own, or {days} days "
         "from resolution to the first approval; an incident counts once it was approved or "
         "its target passed (no postmortem by then: not in time).",
         ["Month resolved", "Resolved", "Counted", "Approved in time", "In time (%)"],
-        rows,
+        [
+            [label, s["resolved"], s["counted"], s["in_time"], share(s["in_time"], s["counted"])]
+            for label, s in rows
+        ],
         charts.bars(
-            [r[0] for r in rows],
+            [label for label, _s in rows],
             [
-                Series("Approved in time", [r[3] for r in rows], style=2),
-                Series("Late or not approved", [r[2] - r[3] for r in rows], style=3),
+                Series("Approved in time", [s["in_time"] for _l, s in rows], style=2),
+                Series("Late or not approved", [s["counted"] - s["in_time"] for _l, s in rows], 3),
             ],
             stacked=True,
         ),
         "Stacked: approved in time, and late or not approved.",
     )
+    return publish, approval
 
 
 def build_dashboard(chosen: IncidentFilter, now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     ctx = Context(chosen, timezone.localdate(now), now)
-    by_severity = incidents_by_severity(ctx)
+    by_severity, response = incidents_and_response_times(ctx)
     repeats, repeat_list = repeat_incidents(ctx, by_severity)
     services = top_services(ctx)
     tags = top_tags(ctx)
     overdue = overdue_by_owner(ctx)
-    approval = approved_in_time(ctx)
+    publish, approval = postmortem_timeliness(ctx)
     groups = [
-        ("Incidents", [by_severity, response_times(ctx), *services, *tags, repeats, repeat_list]),
+        ("Incidents", [by_severity, response, *services, *tags, repeats, repeat_list]),
         (
             "Follow-through",
             [
-                action_items_opened_closed(ctx),
-                closure_by_due_date(ctx),
+                *action_item_follow_through(ctx),
                 overdue,
-                days_to_publish(ctx),
+                publish,
                 approval,
             ],
         ),

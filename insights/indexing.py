@@ -9,18 +9,17 @@ for the management command and the periodic sweep.
 """
 
 import logging
-import operator
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
 from typing import Any
 
-from django.contrib.postgres.search import CombinedSearchVector, SearchVector
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, Func, OuterRef, Q
 
 from actionitems.models import ActionItem
 from incidents.models import Incident, TimelineEvent
@@ -55,8 +54,21 @@ WEIGHTS = {
 DEFAULT_WEIGHT = "C"
 COMMENT_WEIGHT = "D"
 
-Part = tuple[str, str]  # (text, weight)
 Target = tuple[str, str]  # (section key, entry kind)
+
+
+@dataclass(frozen=True)
+class Words:
+    """A section's words: a heading that counts most (weight A: the incident's title), the
+    text, and the weight of the text."""
+
+    text: str
+    weight: str
+    heading: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.text.strip() or self.heading.strip())
 
 
 # Plain text from Markdown: snippets read as prose and the marks are not indexed as words.
@@ -89,10 +101,10 @@ def plain_text(markdown: str | None) -> str:
 
 @dataclass(frozen=True)
 class Source:
-    """The prefetches a section needs, and its text as weighted parts."""
+    """The prefetches a section needs, and how to read its words from a document."""
 
     prefetch: tuple[str, ...]
-    parts: Callable[[Incident], list[Part]]
+    words: Callable[[Incident], Words | None]
 
 
 def _postmortem(incident: Incident) -> Postmortem | None:
@@ -102,10 +114,11 @@ def _postmortem(incident: Incident) -> Postmortem | None:
         return None
 
 
-def _incident_parts(incident: Incident) -> list[Part]:
+def _incident_words(incident: Incident) -> Words:
     tags = " ".join(tag.name for tag in incident.tags.all())
     services = " ".join(impact.service.name for impact in incident.service_impacts.all())
-    return [(incident.title, "A"), (" ".join([tags, services, incident.external_id]), "B")]
+    text = " ".join(p for p in (tags, services, incident.external_id) if p)
+    return Words(text, "B", heading=incident.title)
 
 
 def _field_text(postmortem: Postmortem, name: str) -> str:
@@ -123,26 +136,25 @@ def _field_text(postmortem: Postmortem, name: str) -> str:
 def _field_section(key: str) -> Source:
     fields = SECTIONS[key].fields
 
-    def parts(incident: Incident) -> list[Part]:
+    def words(incident: Incident) -> Words | None:
         postmortem = _postmortem(incident)
         if postmortem is None:
-            return []
-        text = "\n".join(_field_text(postmortem, name) for name in fields)
-        return [(text, WEIGHTS.get(key, DEFAULT_WEIGHT))]
+            return None
+        texts = (_field_text(postmortem, name) for name in fields)
+        return Words("\n".join(t for t in texts if t), WEIGHTS.get(key, DEFAULT_WEIGHT))
 
-    return Source((), parts)
+    return Source((), words)
 
 
 def _rows(lookup: str, describe: Callable[[Any], str], key: str, of_postmortem: bool) -> Source:
-    def parts(incident: Incident) -> list[Part]:
+    def words(incident: Incident) -> Words | None:
         owner = _postmortem(incident) if of_postmortem else incident
         if owner is None:
-            return []
-        rows = getattr(owner, lookup).all()
-        text = "\n".join(describe(row) for row in rows)
-        return [(text, WEIGHTS.get(key, DEFAULT_WEIGHT))]
+            return None
+        text = "\n".join(describe(row) for row in getattr(owner, lookup).all())
+        return Words(text, WEIGHTS.get(key, DEFAULT_WEIGHT))
 
-    return Source((f"postmortem__{lookup}" if of_postmortem else lookup,), parts)
+    return Source((f"postmortem__{lookup}" if of_postmortem else lookup,), words)
 
 
 def _event_text(event: TimelineEvent) -> str:
@@ -156,7 +168,7 @@ def _action_item_text(item: ActionItem) -> str:
 
 
 SOURCES: dict[str, Source] = {
-    INCIDENT_SECTION: Source(("tags", "service_impacts__service"), _incident_parts),
+    INCIDENT_SECTION: Source(("tags", "service_impacts__service"), _incident_words),
     **{key: _field_section(key) for key, section in SECTIONS.items() if section.fields},
     "timeline": _rows("timeline_events", _event_text, "timeline", of_postmortem=False),
     "five_whys": _rows(
@@ -196,28 +208,33 @@ POSTMORTEM_TARGETS: tuple[Target, ...] = tuple(
 )
 
 
-def _comment_parts(incident: Incident, key: str) -> list[Part]:
+def _comment_words(incident: Incident, key: str) -> Words | None:
     postmortem = _postmortem(incident)
     if postmortem is None:
-        return []
+        return None
     bodies = [plain_text(c.body) for c in postmortem.comments.all() if c.section == key]
-    return [("\n".join(bodies), COMMENT_WEIGHT)]
+    return Words("\n".join(bodies), COMMENT_WEIGHT)
 
 
-def _parts(incident: Incident, target: Target) -> list[Part]:
+def _words(incident: Incident, target: Target) -> Words | None:
     key, kind = target
     if kind == COMMENTS:
-        return _comment_parts(incident, key)
-    return SOURCES[key].parts(incident)
+        return _comment_words(incident, key)
+    return SOURCES[key].words(incident)
 
 
-def _vector(parts: list[Part]) -> CombinedSearchVector | SearchVector | None:
-    if connection.vendor != "postgresql":
-        return None
-    vectors = [
-        SearchVector(Value(text), config=CONFIG, weight=weight) for text, weight in parts if text
-    ]
-    return reduce(operator.add, vectors)
+class EntryVector(Func):
+    """The stored vector of an entry, from its own columns: the heading weighted A, the text
+    with the entry's weight. Computed by PostgreSQL in one UPDATE per batch of entries."""
+
+    template = (
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, heading), 'A') || "
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, text), weight::\"char\")"
+    )
+    output_field = SearchVectorField()
+
+    def __init__(self) -> None:
+        super().__init__()
 
 
 # Writing entries.
@@ -242,33 +259,41 @@ def reindex(changes: dict[int, set[Target]]) -> int:
         return 0
     all_targets = set().union(*changes.values())
     documents = {i.pk: i for i in _documents(changes, all_targets)}
-    entries, empty = [], Q(pk__in=[])
+    entries: list[SearchEntry] = []
+    empty: dict[Target, list[int]] = defaultdict(list)  # grouped: a short WHERE for any batch
     for incident_id, targets in changes.items():
         incident = documents.get(incident_id)
         for target in sorted(targets):
-            parts = _parts(incident, target) if incident is not None else []
-            parts = [(text, weight) for text, weight in parts if text.strip()]
-            if parts and incident is not None:
-                entries.append(
-                    SearchEntry(
-                        incident=incident,
-                        section=target[0],
-                        kind=target[1],
-                        text="\n".join(text for text, _ in parts),
-                        vector=_vector(parts),
-                    )
+            words = _words(incident, target) if incident is not None else None
+            if words is None or words.empty:
+                empty[target].append(incident_id)
+                continue
+            entries.append(
+                SearchEntry(
+                    incident_id=incident_id,
+                    section=target[0],
+                    kind=target[1],
+                    heading=words.heading[:300],
+                    text=words.text,
+                    weight=words.weight,
+                    vector=None,  # computed below, by the database, from these columns
                 )
-            else:
-                empty |= Q(incident_id=incident_id, section=target[0], kind=target[1])
+            )
+    gone = Q(pk__in=[])
+    for (section, kind), incident_ids in empty.items():
+        gone |= Q(section=section, kind=kind, incident_id__in=incident_ids)
     with transaction.atomic():
-        SearchEntry.objects.filter(empty).delete()
+        SearchEntry.objects.filter(gone).delete()
         SearchEntry.objects.bulk_create(
             entries,
-            batch_size=500,
+            batch_size=1000,
             update_conflicts=True,
             unique_fields=["incident", "section", "kind"],
-            update_fields=["text", "vector", "updated_at"],
+            update_fields=["heading", "text", "weight", "vector", "updated_at"],
         )
+        if connection.vendor == "postgresql":
+            written = SearchEntry.objects.filter(incident__in=list(changes), vector__isnull=True)
+            written.update(vector=EntryVector())
     return len(entries)
 
 

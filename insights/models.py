@@ -22,9 +22,15 @@ class SearchEntry(models.Model):
     # A key of postmortems.editing.EDITABLE_SECTIONS: the anchor of the section on the page.
     section = models.CharField(max_length=40)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CONTENT)
-    # Plain text (Markdown marks dropped), for snippets and the SQLite fallback.
-    text = models.TextField()
-    # Weighted: A for titles, summaries and root causes, down to D for comments.
+    # Plain text (Markdown marks dropped), for snippets and the SQLite fallback; the heading
+    # (the incident's title) counts most.
+    heading = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    # How much a match in `text` counts: A for summaries and root causes, down to D for
+    # comments (indexing.WEIGHTS).
+    weight = models.CharField(max_length=1, default="C")
+    # setweight(heading, A) || setweight(text, weight), written by the database after each
+    # write (indexing.EntryVector); empty on SQLite.
     vector = SearchVectorField(null=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

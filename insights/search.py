@@ -14,8 +14,21 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, F, Max, QuerySet, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Func,
+    Max,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Concat, RowNumber
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -65,6 +78,15 @@ class Results:
     results: list[Result]
 
 
+class Matches(Func):
+    """vector @@ query, written so that the planner reads the few rows of the documents on the
+    page instead of every match through the GIN index."""
+
+    template = "(%(expressions)s) IS TRUE"
+    arg_joiner = " @@ "
+    output_field = BooleanField()
+
+
 def marked(snippet: str) -> SafeString:
     return mark_safe(escape(snippet).replace(START, "<mark>").replace(STOP, "</mark>"))
 
@@ -78,6 +100,23 @@ def search(
     if connection.vendor == "postgresql":
         return _search_postgresql(query, incidents, page_number, per_page)
     return _search_fallback(query, incidents, page_number, per_page)
+
+
+def page_of(groups: QuerySet, number: str | int | None, per_page: int) -> Page:
+    """A page of the matching documents, and how many match, in one query: the count is
+    a window over the grouped rows (COUNT(*) OVER ()), not a second pass over every match.
+    Like Paginator.get_page, a number past the end gives the last page, a bad one the first."""
+    wanted = int(number) if str(number or "").isdigit() and int(number or 0) > 0 else 1
+    counted = groups.annotate(total=Window(Count("*")))
+    rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
+    if not rows and wanted > 1:
+        first = list(counted[:1])
+        total = first[0]["total"] if first else 0
+        wanted = max(1, -(-total // per_page))
+        rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
+    paginator = Paginator(groups, per_page)
+    paginator.__dict__["count"] = rows[0]["total"] if rows else 0  # cached_property, preset
+    return Page(rows, wanted if rows else 1, paginator)
 
 
 def _results(query: str, page: Page, hits: dict[int, list[Hit]]) -> Results:
@@ -99,12 +138,13 @@ def _search_postgresql(
     matches = SearchEntry.objects.filter(incident__in=incidents, vector=tsquery)
     rank = SearchRank(F("vector"), tsquery)
     groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
-    page = Paginator(groups, per_page).get_page(page_number)
+    page = page_of(groups, page_number, per_page)
     ids = [group["incident"] for group in page.object_list]
     # The best sections of each document on the page, then snippets of those alone:
     # ts_headline reads the whole text, so it runs on a few rows only.
     best = (
-        SearchEntry.objects.filter(incident__in=ids, vector=tsquery)
+        SearchEntry.objects.filter(incident__in=ids)
+        .filter(Matches(F("vector"), tsquery))  # through the incident's rows, not the GIN index
         .annotate(
             rank=rank,
             place=Window(RowNumber(), partition_by=[F("incident")], order_by=rank.desc()),
@@ -117,7 +157,7 @@ def _search_postgresql(
         .annotate(
             rank=rank,
             snippet=SearchHeadline(
-                "text",
+                Concat("heading", Value("\n"), "text", output_field=TextField()),
                 tsquery,
                 config=CONFIG,
                 start_sel=START,
@@ -174,7 +214,7 @@ def _search_fallback(
     if not words:
         matches = matches.none()
     for word in words:
-        matches = matches.filter(text__icontains=word)
+        matches = matches.filter(Q(heading__icontains=word) | Q(text__icontains=word))
     # The best section decides, as ts_rank's weights do on PostgreSQL.
     weight = Case(
         *(When(section=key, then=Value(WEIGHT_VALUES[w])) for key, w in WEIGHTS.items()),
@@ -183,12 +223,13 @@ def _search_fallback(
     comment = Value(WEIGHT_VALUES[COMMENT_WEIGHT])
     rank = Case(When(kind=SearchEntry.Kind.COMMENTS, then=comment), default=weight)
     groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
-    page = Paginator(groups, per_page).get_page(page_number)
+    page = page_of(groups, page_number, per_page)
     ids = [group["incident"] for group in page.object_list]
     hits: dict[int, list[Hit]] = defaultdict(list)
     rows = matches.filter(incident__in=ids).order_by("incident", "section", "kind")
-    for entry in rows.values_list("incident", "section", "kind", "text"):
-        incident_id, section, kind, text = entry
+    for entry in rows.values_list("incident", "section", "kind", "heading", "text"):
+        incident_id, section, kind, heading, text = entry
+        text = f"{heading}\n{text}" if heading else text
         if len(hits[incident_id]) < HITS_PER_DOCUMENT:
             hits[incident_id].append(Hit(section, kind, snippet_around(text, words)))
     return _results(query, page, hits)

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_GET
 from incidents.filters import IncidentFilter
 from incidents.models import REFERENCE_PATTERN, Incident
 
-from .dashboard import DashboardFilter, build_dashboard
+from .dashboard import Dashboard, DashboardFilter, build_dashboard
 from .forms import SearchForm
 from .search import search
+from .sql import analytic_queries
 
 RESULTS_PER_PAGE = 10
 
@@ -34,13 +35,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "insights/search.html", context)
 
 
-def _dashboard_for(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _dashboard_for(request: HttpRequest) -> tuple[DashboardFilter, Dashboard]:
     chosen = DashboardFilter(
         DashboardFilter.with_defaults(request.GET),
         queryset=Incident.objects.visible_to(request.user),
         request=request,
     )
-    return chosen, build_dashboard(chosen)
+    with analytic_queries():
+        return chosen, build_dashboard(chosen)
 
 
 @require_GET

@@ -424,6 +424,12 @@ class ReviewEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        # When a postmortem first reached a status (approved, published), for many at once.
+        indexes = [
+            models.Index(
+                fields=["postmortem", "kind", "to_status", "at"], name="review_event_first_status"
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name='timelineevent',
+            index=models.Index(fields=['incident', 'kind', 'occurred_at'], name='timeline_first_of_kind'),
+        ),
         migrations.AddField(
             model_name='team',
             name='approval_target_days',

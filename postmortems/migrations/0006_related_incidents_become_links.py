@@ -1,7 +1,7 @@
 # Related incidents were a list on the postmortem, one way only. They become
 # incidents.IncidentLink rows, one per pair, shown on both documents with a note.
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 def links_from_related_incidents(apps, schema_editor):
@@ -45,5 +45,9 @@ class Migration(migrations.Migration):
         migrations.RemoveField(
             model_name='postmortem',
             name='related_incidents',
+        ),
+        migrations.AddIndex(
+            model_name='reviewevent',
+            index=models.Index(fields=['postmortem', 'kind', 'to_status', 'at'], name='review_event_first_status'),
         ),
     ]
