@@ -1,5 +1,6 @@
 import re
 from datetime import UTC, timedelta
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -90,7 +91,7 @@ class Service(models.Model):
 
 
 class IncidentQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user: Any) -> "IncidentQuerySet":
         """The one place read access is decided: the user's teams' incidents, and those whose
         postmortem the user was asked to review (a reviewer may come from another team)."""
         if user.is_superuser:
@@ -101,13 +102,13 @@ class IncidentQuerySet(models.QuerySet):
             | Exists(review_requests.filter(postmortem__incident=OuterRef("pk"), reviewer=user))
         )
 
-    def editable_by(self, user):
+    def editable_by(self, user: Any) -> "IncidentQuerySet":
         """Writing is for the team that owns the incident."""
         if user.is_superuser:
             return self
         return self.filter(Exists(Membership.objects.filter(team=OuterRef("team"), user=user)))
 
-    def with_reference(self, reference):
+    def with_reference(self, reference: str | None) -> "IncidentQuerySet":
         match = REFERENCE_PATTERN.match(reference or "")
         if not match:
             return self.none()

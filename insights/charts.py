@@ -85,7 +85,7 @@ def nice_ceiling(value: float) -> float:
     """The axis maximum: 1, 2, 2.5 or 5 times a power of ten, at least `value`."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
             return step * power
@@ -129,7 +129,7 @@ def bars(
     band = (svg.width - LEFT - RIGHT) / max(len(labels), 1)
     width = band * 0.7 if stacked else band * 0.8 / max(len(series), 1)
     for n, label in enumerate(labels):
-        base = TOP + plot_height
+        base: float = TOP + plot_height
         for k, (s, row) in enumerate(zip(series, values, strict=True)):
             value = row[n]
             height = plot_height * value / ceiling
@@ -176,7 +176,7 @@ def hbars(labels: Sequence[str], values: Sequence[float], style: int = 1, unit: 
     """One horizontal bar per label, longest first as given, its value at its end."""
     row = 24
     label_width = 190
-    svg = Svg(height=max(len(labels), 1) * row + TOP + 8)
+    svg = Svg(height=int(max(len(labels), 1) * row + TOP + 8))
     top = max(values, default=0)
     svg.empty = not labels or top <= 0
     room = svg.width - label_width - RIGHT - 56

@@ -10,7 +10,7 @@ written as its CSV, so the two always agree; the SVG is drawn from the same numb
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -70,7 +70,7 @@ class DashboardFilter(IncidentFilter):
     class Meta(IncidentFilter.Meta):
         fields = [*IncidentFilter.Meta.fields, "by"]
 
-    def group_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def group_by(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         return queryset  # read by the dashboard, not a filter
 
     @staticmethod
@@ -105,7 +105,8 @@ def period_label(start: date, by: str) -> str:
     return f"{start:%Y-%m}" if by == "month" else f"{start:%Y-%m-%d}"
 
 
-def as_date(value: date | datetime | None) -> date | None:
+def as_date(value: date | datetime) -> date:
+    """A period's first day, from what the database returns for a truncated time."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).date()
     return value
@@ -119,10 +120,10 @@ class Periods:
     first: date
     last: date
 
-    def span(self, extra: Iterable[date | None] = ()) -> list[date]:
+    def span(self, extra: Iterable[date] = ()) -> list[date]:
         """The periods of the range, stretched to data found after it (items closed later),
         never past the current period."""
-        last = max([self.last, *(d for d in extra if d is not None)])
+        last = max([self.last, *extra])
         last = min(last, period_start(timezone.localdate(), self.by))
         result, current = [], self.first
         while current <= last:
@@ -314,7 +315,10 @@ def _impact_minutes() -> Minutes:
 
 
 def _top(
-    key: str, noun: str, rows: list[dict[str, Any]], label: Callable[[dict[str, Any]], str]
+    key: str,
+    noun: str,
+    rows: Sequence[Mapping[str, Any]],
+    label: Callable[[Mapping[str, Any]], str],
 ) -> tuple[Table, Table]:
     by_count = sorted(rows, key=lambda r: (-r["incidents"], -(r["minutes"] or 0), label(r)))[:TOP]
     by_minutes = sorted(rows, key=lambda r: (-(r["minutes"] or 0), -r["incidents"], label(r)))[:TOP]
@@ -356,8 +360,8 @@ def top_services(ctx: Context) -> tuple[Table, Table]:
     )
     teams = {r["service__team__name"] for r in rows}
 
-    def label(row: dict[str, Any]) -> str:
-        name = row["service__name"]
+    def label(row: Mapping[str, Any]) -> str:
+        name: str = row["service__name"]
         return f"{name} ({row['service__team__name']})" if len(teams) > 1 else name
 
     return _top("services", "service", rows, label)
@@ -461,13 +465,14 @@ def _repeats_query(ctx: Context) -> list[tuple[Any, ...]]:
     ) + REPEATS_SUMMARY.format(period=vendor[ctx.periods.by], limit=LATEST, **tables)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*visible_params, *chosen_params])
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _as_period(value: date | datetime | str) -> date:
     if isinstance(value, str):  # SQLite's date functions return text
         value = date.fromisoformat(value[:10])
-    return as_date(value)  # type: ignore[return-value]
+    return as_date(value)
 
 
 def repeat_incidents(ctx: Context, by_period: Table) -> tuple[Table, Table]:
@@ -571,30 +576,32 @@ def action_item_follow_through(ctx: Context) -> tuple[Table, Table]:
                 sums[n] += group[key]
 
     months = ctx.months.span([*opened_by, *closed_by])
-    rows = [[ctx.months.label(m), opened_by.get(m, 0), closed_by.get(m, 0)] for m in months]
+    counted = [(ctx.months.label(m), opened_by.get(m, 0), closed_by.get(m, 0)) for m in months]
     opened_closed = Table(
         "action_items",
         "Action items opened and closed per month",
         "Action items of these incidents, by the month they were written down and the month "
         "they were done or dropped.",
         ["Month", "Opened", "Closed"],
-        rows,
+        [list(row) for row in counted],
         charts.bars(
-            [r[0] for r in rows],
+            [label for label, _o, _c in counted],
             [
-                Series("Opened", [r[1] for r in rows], style=1),
-                Series("Closed", [r[2] for r in rows], style=2),
+                Series("Opened", [opened for _l, opened, _c in counted], style=1),
+                Series("Closed", [closed for _l, _o, closed in counted], style=2),
             ],
             stacked=False,
         ),
-        f"{sum(r[1] for r in rows)} opened and {sum(r[2] for r in rows)} closed.",
+        f"{sum(r[1] for r in counted)} opened and {sum(r[2] for r in counted)} closed.",
     )
 
     months = ctx.months.span(by_due)
-    rows = []
-    for m in months:
-        due, on_time, late, still_open = by_due.get(m, [0, 0, 0, 0])
-        rows.append([ctx.months.label(m), due, on_time, late, still_open, share(on_time, due)])
+    labels = [ctx.months.label(m) for m in months]
+    per_month = [by_due.get(m, [0, 0, 0, 0]) for m in months]
+    rows: list[list[Any]] = [
+        [label, due, on_time, late, still_open, share(on_time, due)]
+        for label, (due, on_time, late, still_open) in zip(labels, per_month, strict=True)
+    ]
     closure = Table(
         "closure",
         "Action items closed by their due date",
@@ -603,11 +610,11 @@ def action_item_follow_through(ctx: Context) -> tuple[Table, Table]:
         ["Month due", "Due", "Closed on time", "Closed late", "Still open", "On time (%)"],
         rows,
         charts.bars(
-            [r[0] for r in rows],
+            labels,
             [
-                Series("Closed on time", [r[2] for r in rows], style=2),
-                Series("Closed late", [r[3] for r in rows], style=4),
-                Series("Still open", [r[4] for r in rows], style=3),
+                Series("Closed on time", [m[1] for m in per_month], style=2),
+                Series("Closed late", [m[2] for m in per_month], style=4),
+                Series("Still open", [m[3] for m in per_month], style=3),
             ],
             stacked=True,
         ),
@@ -669,12 +676,13 @@ def _first_status(to_status: str) -> Subquery:
     )
 
 
-def _resolved(ctx: Context) -> QuerySet:
-    return (
+def _resolved(ctx: Context) -> QuerySet[Incident]:
+    resolved: QuerySet[Incident] = (
         ctx.incidents.with_milestones("resolved_at")
         .filter(resolved_time__isnull=False)
         .annotate(month=ctx.trunc("resolved_time", "month"))
     )
+    return resolved
 
 
 def postmortem_timeliness(ctx: Context) -> tuple[Table, Table]:
@@ -704,20 +712,26 @@ def postmortem_timeliness(ctx: Context) -> tuple[Table, Table]:
     if connection.vendor == "postgresql":
         median = Percentiles(days_to_publish, (0.5,))
         for row in incidents.values("month").annotate(median=median, **counts).order_by():
-            stats[as_date(row["month"])] = row | {"median": (row["median"] or [None])[0]}
+            stats[as_date(row["month"])] = {**row, "median": (row["median"] or [None])[0]}
     else:  # SQLite has no percentile_cont: the medians from the days themselves
-        for row in incidents.values("month").annotate(**counts).order_by():
-            stats[as_date(row["month"])] = row
+        for grouped in incidents.values("month").annotate(**counts).order_by():
+            stats[as_date(grouped["month"])] = dict(grouped)
         days: dict[date, list[float]] = defaultdict(list)
         published = incidents.filter(published_at__isnull=False).annotate(days=days_to_publish)
-        for row in published.values("month", "days"):
-            if row["days"] is not None:
-                days[as_date(row["month"])].append(row["days"])
-        for month, row in stats.items():
-            row["median"] = percentile_cont(days.get(month, []), 0.5)
+        for each in published.values("month", "days"):
+            if each["days"] is not None:
+                days[as_date(each["month"])].append(each["days"])
+        for month, stat in stats.items():
+            stat["median"] = percentile_cont(days.get(month, []), 0.5)
 
     months = ctx.months.span(stats)
-    empty = {"resolved": 0, "published": 0, "median": None, "counted": 0, "in_time": 0}
+    empty: dict[str, Any] = {
+        "resolved": 0,
+        "published": 0,
+        "median": None,
+        "counted": 0,
+        "in_time": 0,
+    }
     rows = [(ctx.months.label(m), stats.get(m, empty)) for m in months]
     publish = Table(
         "publish",

@@ -81,7 +81,7 @@ _MARKS = [
     (re.compile(r"^\s{0,3}(#{1,6}|>+|[-*+]\s+\[[ xX]\]|[-*+]|\d+[.)])\s+", re.MULTILINE), ""),
     (re.compile(r"(\*\*|__|~~|`+)"), ""),  # emphasis and code marks
     (re.compile(r"(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)"), ""),  # *single* emphasis
-    (re.compile(r"\s*\|\s*"), " "),  # table cells
+    (re.compile(r"[ \t]*\|[ \t]*"), " "),  # table cells
     (re.compile(r"<[^>\n]+>"), " "),  # inline HTML
     (re.compile("[\ue000\ue001]"), ""),  # the snippet markers (search.py), never in text
 ]
@@ -126,8 +126,9 @@ def _field_text(postmortem: Postmortem, name: str) -> str:
     value = getattr(postmortem, name)
     if value in (None, ""):
         return ""
-    if getattr(field, "choices", None):
-        return str(dict(field.flatchoices).get(value, value))
+    choices = getattr(field, "flatchoices", None)
+    if choices:
+        return str(dict(choices).get(value, value))
     if isinstance(field, models.TextField | models.CharField):
         return plain_text(value)
     return ""  # numbers (users affected, revenue) are not words to search
@@ -240,7 +241,7 @@ class EntryVector(Func):
 # Writing entries.
 
 
-def _documents(incident_ids: Iterable[int], targets: Iterable[Target]) -> models.QuerySet:
+def _documents(incident_ids: Iterable[int], targets: Iterable[Target]) -> models.QuerySet[Incident]:
     lookups: set[str] = set()
     for key, kind in targets:
         lookups.update(("postmortem__comments",) if kind == COMMENTS else SOURCES[key].prefetch)
@@ -341,9 +342,7 @@ def schedule(incident_id: int | None, targets: Iterable[Target]) -> None:
         reindex({incident_id: set(targets)})
         return
     flush = getattr(_pending, "flush", None)
-    registered = flush is not None and any(
-        f is flush for _ids, f, _robust in connection.run_on_commit
-    )
+    registered = flush is not None and any(entry[1] is flush for entry in connection.run_on_commit)
     if not registered:
         # A first change in this transaction (or the last one rolled back with its callback).
         changes: dict[int, set[Target]] = {}

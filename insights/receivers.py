@@ -9,6 +9,7 @@ models entirely is caught by the periodic sweep (tasks.py).
 
 from typing import Any
 
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from actionitems.models import ActionItem
@@ -50,20 +51,21 @@ def incident_of(row: Any) -> int | None:
     """The incident of a row of the postmortem, without a query when the row was made
     through its postmortem (as the document's services do)."""
     if type(row).postmortem.is_cached(row):
-        return row.postmortem.incident_id
+        return int(row.postmortem.incident_id)
     postmortems = Postmortem.objects.filter(pk=row.postmortem_id)
-    return postmortems.values_list("incident_id", flat=True).first()
+    incident_id: int | None = postmortems.values_list("incident_id", flat=True).first()
+    return incident_id
 
 
 def incident_changed(sender: type, instance: Incident, **kwargs: Any) -> None:
     indexing.schedule(instance.pk, [(INCIDENT_SECTION, CONTENT)])
 
 
-def incident_row_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+def incident_row_changed(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     indexing.schedule(instance.incident_id, [(INCIDENT_ROWS[sender], CONTENT)])
 
 
-def postmortem_row_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+def postmortem_row_changed(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     indexing.schedule(incident_of(instance), [(POSTMORTEM_ROWS[sender], CONTENT)])
 
 

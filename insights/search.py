@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
@@ -74,7 +75,7 @@ class Result:
 @dataclass
 class Results:
     query: str
-    page: Page
+    page: Page[Any]
     results: list[Result]
 
 
@@ -102,11 +103,12 @@ def search(
     return _search_fallback(query, incidents, page_number, per_page)
 
 
-def page_of(groups: QuerySet, number: str | int | None, per_page: int) -> Page:
+def page_of(groups: QuerySet[Any, Any], number: str | int | None, per_page: int) -> Page[Any]:
     """A page of the matching documents, and how many match, in one query: the count is
     a window over the grouped rows (COUNT(*) OVER ()), not a second pass over every match.
     Like Paginator.get_page, a number past the end gives the last page, a bad one the first."""
-    wanted = int(number) if str(number or "").isdigit() and int(number or 0) > 0 else 1
+    text = str(number or "")
+    wanted = int(text) if text.isdigit() and int(text) > 0 else 1
     counted = groups.annotate(total=Window(Count("*")))
     rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
     if not rows and wanted > 1:
@@ -119,7 +121,7 @@ def page_of(groups: QuerySet, number: str | int | None, per_page: int) -> Page:
     return Page(rows, wanted if rows else 1, paginator)
 
 
-def _results(query: str, page: Page, hits: dict[int, list[Hit]]) -> Results:
+def _results(query: str, page: Page[Any], hits: dict[int, list[Hit]]) -> Results:
     ids = [group["incident"] for group in page.object_list]
     incidents = (
         Incident.objects.filter(pk__in=ids)

@@ -1,12 +1,18 @@
 """SQL pieces the dashboard aggregates with, for PostgreSQL and SQLite alike."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
 from django.db.models import Aggregate, Expression, F, FloatField, Func
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 
 class Minutes(Func):
@@ -20,20 +26,24 @@ class Minutes(Func):
         start = F(start) if isinstance(start, str) else start
         super().__init__(end, start)
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
         # Each side appears once (a milestone may be a subquery): below zero becomes NULL
         # through GREATEST/NULLIF, exact since epochs are microseconds (1.7e-8 minutes).
         minutes = f"EXTRACT(EPOCH FROM (({end}) - ({start}))) / 60.0"
-        return f"NULLIF(GREATEST({minutes}, -1e-9), -1e-9)", [*end_params, *start_params]
+        return f"NULLIF(GREATEST({minutes}, -1e-9), -1e-9)", (*end_params, *start_params)
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+    def as_sql(  # type: ignore[override]  # Func's own takes function= and template=
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
         minutes = f"(julianday({end}) - julianday({start})) * 1440.0"
         sql = f"(CASE WHEN julianday({end}) >= julianday({start}) THEN {minutes} END)"
-        return sql, [*end_params, *start_params, *end_params, *start_params]
+        return sql, (*end_params, *start_params, *end_params, *start_params)
 
 
 class Percentiles(Aggregate):

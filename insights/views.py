@@ -6,6 +6,7 @@ import csv
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+from django_htmx.middleware import HtmxDetails
 
 from incidents.filters import IncidentFilter
 from incidents.models import REFERENCE_PATTERN, Incident
@@ -18,8 +19,12 @@ from .sql import analytic_queries
 RESULTS_PER_PAGE = 10
 
 
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails  # set by django-htmx's middleware
+
+
 @require_GET
-def search_page(request: HttpRequest) -> HttpResponse:
+def search_page(request: HtmxHttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     visible = Incident.objects.visible_to(request.user)

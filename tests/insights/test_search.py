@@ -418,3 +418,28 @@ def test_comments_made_through_the_service_are_indexed(indexed, author_client, a
     assert hits(search(author_client, "egret")) == {
         "Checkout failing": [("root_cause", "comments")]
     }
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_shows_the_last_page_and_a_bad_one_the_first(
+    indexed, author_client, team
+):
+    with indexed():
+        for n in range(12):
+            Incident.objects.create(
+                title=f"Heron {n}", team=team, started_at=START + timedelta(hours=n)
+            )
+    last = search(author_client, "heron", page=99)
+    assert last.context["results"].page.number == 2
+    assert len(found(last)) == 2
+    assert search(author_client, "heron", page="x").context["results"].page.number == 1
+    next_link = search(author_client, "heron").content.decode()
+    assert 'href="?q=heron&amp;page=2" rel="next"' in next_link
+
+
+@pytest.mark.django_db
+def test_the_command_can_reindex_only_what_changed_lately(incident, postmortem, capsys):
+    call_command("search_index", "--changed-since", "PT2H")
+    assert "Indexed 1 documents" in capsys.readouterr().out
+    with pytest.raises(Exception, match="not a duration"):
+        call_command("search_index", "--changed-since", "yesterday")
