@@ -34,8 +34,7 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.signals import request_started  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -370,8 +369,6 @@ def main():
     # No setup_test_environment(): its template instrumentation would be measured too.
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.DEBUG = False
-    # Count a request's queries: Django empties the query log when a request starts.
-    request_started.disconnect(reset_queries)
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from incidents.filters import IncidentFilter
@@ -379,7 +376,8 @@ def main():
         from insights.models import SearchEntry
         from insights.search import search
 
-        print(f"database: {connection.vendor}")
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"database: {connection.vendor}; {os.cpu_count()} CPUs, load average {load}")
         user, teams = build(args.postmortems)
         print(f"search entries: {SearchEntry.objects.count()}")
         client = Client()
@@ -400,11 +398,12 @@ def main():
             service_times += times
             with CaptureQueriesContext(connection) as captured:
                 client.get("/search/", {"q": query})
+            queries = len(captured.captured_queries)  # now: the next request empties the log
             chosen = IncidentFilter({}, queryset=visible, request=as_user)
             count = search(query, chosen.qs, 1, 10).page.paginator.count
             page = timed(lambda query=query: client.get("/search/", {"q": query}), args.repeat)
             page_times += page
-            report(f"  {query} ({count} documents)", page, len(captured.captured_queries))
+            report(f"  {query} ({count} documents)", page, queries)
         for query, filters in FILTERED:
             page = timed(
                 lambda q=query, f=filters: client.get("/search/", {"q": q, **f}), args.repeat
@@ -430,9 +429,10 @@ def main():
         for name, params in pages:
             with CaptureQueriesContext(connection) as captured:
                 client.get("/insights/", params)
+            queries = len(captured.captured_queries)
             times = timed(lambda p=params: client.get("/insights/", p), args.repeat)
             worst = max(worst, percentile(times, 0.95))
-            report(f"  {name}", times, len(captured.captured_queries))
+            report(f"  {name}", times, queries)
         incidents = Incident.objects.count()
         print(
             f"insights p95 (worst page) with {incidents} incidents: {worst:.1f} ms "

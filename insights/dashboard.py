@@ -10,14 +10,15 @@ written as its CSV, so the two always agree; the SVG is drawn from the same numb
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     DateTimeField,
@@ -36,20 +37,22 @@ from django.db.models.functions import Coalesce, Trunc, TruncMonth
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from actionitems.models import ActionItem
 from incidents.filters import IncidentFilter, day_start
 from incidents.models import (
     Incident,
+    IncidentQuerySet,
     IncidentService,
     IncidentTag,
     Service,
-    milestone_expression,
 )
 from postmortems.models import ReviewEvent
 
 from . import charts
 from .charts import Series
+from .models import ChosenIncident
 from .sql import Minutes, Percentiles, percentile_cont
 
 REPEAT_WINDOW = timedelta(days=90)
@@ -169,6 +172,14 @@ class Table:
     half: bool = False  # drawn half width, beside another
 
     @property
+    def chart(self) -> SafeString:
+        return (
+            charts.render(self.svg, self.key, self.title, self.summary)
+            if self.svg
+            else SafeString()
+        )
+
+    @property
     def cells(self) -> list[list[str]]:
         return [[cell(v) for v in row] for row in self.rows]
 
@@ -198,10 +209,13 @@ class Context:
 
     def __init__(self, chosen: IncidentFilter, today: date, now: datetime) -> None:
         data = chosen.form.cleaned_data if chosen.is_valid() else {}
-        self.incidents = chosen.qs.order_by()
+        self.incidents: IncidentQuerySet = chosen.qs.order_by()
         self.started_from: date | None = data.get("started_from")
         self.started_to: date | None = data.get("started_to")
-        self.ids = self.incidents.values("pk")
+        # The chosen incidents with their times, in a temporary table while the charts are
+        # drawn (chosen_incidents): every query below reads it instead of recomputing them.
+        self.facts = ChosenIncident.objects.all()
+        self.postmortems = self.facts.filter(postmortem__isnull=False).values("postmortem")
         self.visible = chosen.queryset
         self.today = today
         self.now = now
@@ -229,7 +243,7 @@ def _incident_stats(ctx: Context) -> dict[date, dict[str, Any]]:
     """Per period, in one query: incidents by severity, and the median and 90th percentile
     of each response time in minutes, measured as each incident's page measures them (a
     time not recorded falls back to the first timeline event of its kind)."""
-    incidents = ctx.incidents.with_milestones().annotate(period=ctx.trunc("started_at"))
+    incidents = ctx.facts.annotate(period=ctx.trunc("started_at"))
     minutes = {key: Minutes(end, start) for key, _label, (end, start) in RESPONSE_METRICS}
     by_severity = {s: Count("pk", filter=Q(severity=s)) for s in SEVERITIES}
     stats: dict[date, dict[str, Any]] = {}
@@ -237,7 +251,7 @@ def _incident_stats(ctx: Context) -> dict[date, dict[str, Any]]:
         percentiles = {key: Percentiles(m, (0.5, 0.9)) for key, m in minutes.items()}
         rows = incidents.values("period").annotate(**by_severity, **percentiles).order_by()
         for row in rows:
-            stats[as_date(row["period"])] = row
+            stats[as_date(row["period"])] = dict(row)
     else:  # SQLite has no percentile_cont: the same numbers from the minutes themselves
         values: dict[date, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for row in incidents.annotate(**minutes).values("period", "severity", *minutes):
@@ -311,7 +325,8 @@ def incidents_and_response_times(ctx: Context) -> tuple[Table, Table]:
 
 
 def _impact_minutes() -> Minutes:
-    return Minutes(milestone_expression("resolved_at", via="incident__"), "incident__started_at")
+    """Start to resolution: the minutes of impact of an incident (none while ongoing)."""
+    return Minutes("resolved_time", "started_at")
 
 
 def _top(
@@ -351,27 +366,31 @@ def _top(
 
 
 def top_services(ctx: Context) -> tuple[Table, Table]:
+    affected = [IncidentService.Impact.DOWN, IncidentService.Impact.DEGRADED]
     rows = list(
-        IncidentService.objects.filter(incident__in=ctx.ids)
-        .exclude(impact=IncidentService.Impact.UNAFFECTED)
-        .values("service", "service__name", "service__team__name")
-        .annotate(incidents=Count("incident", distinct=True), minutes=Sum(_impact_minutes()))
+        ctx.facts.filter(incident__service_impacts__impact__in=affected)
+        .values(
+            service=F("incident__service_impacts__service"),
+            service_name=F("incident__service_impacts__service__name"),
+            team_name=F("incident__service_impacts__service__team__name"),
+        )
+        .annotate(incidents=Count("pk"), minutes=Sum(_impact_minutes()))
         .order_by()
     )
-    teams = {r["service__team__name"] for r in rows}
+    teams = {r["team_name"] for r in rows}
 
     def label(row: Mapping[str, Any]) -> str:
-        name: str = row["service__name"]
-        return f"{name} ({row['service__team__name']})" if len(teams) > 1 else name
+        name: str = row["service_name"]
+        return f"{name} ({row['team_name']})" if len(teams) > 1 else name
 
     return _top("services", "service", rows, label)
 
 
 def top_tags(ctx: Context) -> tuple[Table, Table]:
     rows = list(
-        IncidentTag.objects.filter(incident__in=ctx.ids)
-        .values("name")
-        .annotate(incidents=Count("incident", distinct=True), minutes=Sum(_impact_minutes()))
+        ctx.facts.filter(incident__tags__isnull=False)
+        .values(name=F("incident__tags__name"))
+        .annotate(incidents=Count("pk"), minutes=Sum(_impact_minutes()))
         .order_by()
     )
     return _top("tags", "tag", rows, lambda row: f"#{row['name']}")
@@ -450,7 +469,7 @@ def _repeats_query(ctx: Context) -> list[tuple[Any, ...]]:
         earlier = earlier.filter(started_at__lt=day_start(ctx.started_to + timedelta(days=1)))
     columns = earlier.order_by().values_list("pk", "started_at", "team_id")
     visible, visible_params = columns.query.sql_with_params()
-    chosen, chosen_params = ctx.incidents.values_list("pk").query.sql_with_params()
+    chosen, chosen_params = ctx.facts.values_list("pk").query.sql_with_params()
     vendor = VENDOR_SQL[connection.vendor]
     tables = {
         "incident_service": IncidentService._meta.db_table,
@@ -543,7 +562,7 @@ def _item_counts(ctx: Context) -> list[dict[str, Any]]:
     opened, closed and due: every follow-through chart is a sum over these few groups."""
     passed = Q(due_date__lt=ctx.today)  # a due date that has come and gone
     return list(
-        ActionItem.objects.filter(postmortem__incident__in=ctx.ids)
+        ActionItem.objects.filter(postmortem__in=ctx.postmortems)
         .annotate(
             opened=ctx.trunc("created_at", "month"),
             closed=ctx.trunc("completed_at", "month"),
@@ -626,7 +645,7 @@ def action_item_follow_through(ctx: Context) -> tuple[Table, Table]:
 def overdue_by_owner(ctx: Context) -> Table:
     rows = (
         ActionItem.objects.filter(
-            postmortem__incident__in=ctx.ids, completed_at__isnull=True, due_date__lt=ctx.today
+            postmortem__in=ctx.postmortems, completed_at__isnull=True, due_date__lt=ctx.today
         )
         .values(
             "postmortem__incident__team__name",
@@ -665,39 +684,14 @@ def overdue_by_owner(ctx: Context) -> Table:
     )
 
 
-def _first_status(to_status: str) -> Subquery:
-    return Subquery(
-        ReviewEvent.objects.filter(
-            postmortem=OuterRef("postmortem"), kind=ReviewEvent.Kind.STATUS, to_status=to_status
-        )
-        .order_by("at")
-        .values("at")[:1],
-        output_field=DateTimeField(),
-    )
-
-
-def _resolved(ctx: Context) -> QuerySet[Incident]:
-    resolved: QuerySet[Incident] = (
-        ctx.incidents.with_milestones("resolved_at")
-        .filter(resolved_time__isnull=False)
-        .annotate(month=ctx.trunc("resolved_time", "month"))
-    )
-    return resolved
-
-
 def postmortem_timeliness(ctx: Context) -> tuple[Table, Table]:
     """By the month each incident was resolved, in one query: how many, how many postmortems
     are published and the median days to the first publication; and how many were approved
     within the team's target (counted once approved, or once the target passed)."""
-    default_days = settings.POSTMORTEM_APPROVAL_TARGET.total_seconds() / 86400
-    target = ExpressionWrapper(
-        Coalesce(F("team__approval_target_days"), Value(default_days), output_field=FloatField())
-        * Value(1440.0),
-        output_field=FloatField(),
+    incidents = ctx.facts.filter(resolved_time__isnull=False).annotate(
+        month=ctx.trunc("resolved_time", "month")
     )
-    incidents = _resolved(ctx).annotate(
-        published_at=_first_status("published"), approved_at=_first_status("approved")
-    )
+    target = F("target_minutes")
     days_to_publish = Minutes("published_at", "resolved_time") / Value(1440.0)
     waited = Minutes(Value(ctx.now, output_field=DateTimeField()), "resolved_time")
     counted = Q(approved_at__isnull=False) | Q(GreaterThanOrEqual(waited, target))
@@ -771,9 +765,56 @@ def postmortem_timeliness(ctx: Context) -> tuple[Table, Table]:
     return publish, approval
 
 
+def _first_status(to_status: str) -> Subquery:
+    """When the incident's postmortem first reached this status (approved, published)."""
+    return Subquery(
+        ReviewEvent.objects.filter(
+            postmortem=OuterRef("postmortem"), kind=ReviewEvent.Kind.STATUS, to_status=to_status
+        )
+        .order_by("at")
+        .values("at")[:1],
+        output_field=DateTimeField(),
+    )
+
+
+@contextmanager
+def chosen_incidents(incidents: IncidentQuerySet) -> Iterator[None]:
+    """Write the chosen incidents, with the times the charts read, to a temporary table for
+    as long as the block runs: each milestone (a subquery on the timeline when it was not
+    recorded) and each review step is computed once per incident, not once per chart."""
+    default_days = settings.POSTMORTEM_APPROVAL_TARGET.total_seconds() / 86400
+    days = Coalesce(F("team__approval_target_days"), Value(default_days), output_field=FloatField())
+    facts = (
+        incidents.with_milestones()
+        .annotate(
+            postmortem_id=F("postmortem__id"),
+            approved_at=_first_status("approved"),
+            published_at=_first_status("published"),
+            target_minutes=ExpressionWrapper(days * Value(1440.0), output_field=FloatField()),
+        )
+        .order_by()
+        .values_list(*(f.column for f in ChosenIncident._meta.concrete_fields))
+    )
+    sql, params = facts.query.sql_with_params()
+    table = connection.ops.quote_name(ChosenIncident._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {sql}", params)
+        cursor.execute(f"ANALYZE {table}")  # the planner knows its size: hash joins on it
+        try:
+            yield
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def build_dashboard(chosen: IncidentFilter, now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     ctx = Context(chosen, timezone.localdate(now), now)
+    with chosen_incidents(ctx.incidents):
+        return _dashboard(ctx)
+
+
+def _dashboard(ctx: Context) -> Dashboard:
     by_severity, response = incidents_and_response_times(ctx)
     repeats, repeat_list = repeat_incidents(ctx, by_severity)
     services = top_services(ctx)

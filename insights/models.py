@@ -46,3 +46,45 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.section} ({self.kind})"
+
+
+class ChosenIncident(models.Model):
+    """An incident a dashboard request chose, with the times every chart reads computed once:
+    the milestones as the incident page derives them (the recorded time, else the first
+    timeline event of its kind), the first approval and publication of its postmortem, and
+    its team's approval target. Rows live in a temporary table for one request
+    (dashboard.chosen_incidents); nothing is stored."""
+
+    incident = models.OneToOneField(
+        Incident,
+        primary_key=True,
+        db_column="id",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    started_at = models.DateTimeField()
+    severity = models.CharField(max_length=4)
+    team = models.ForeignKey(
+        "incidents.Team", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    detected_time = models.DateTimeField(null=True)
+    acknowledged_time = models.DateTimeField(null=True)
+    resolved_time = models.DateTimeField(null=True)
+    postmortem = models.ForeignKey(
+        "postmortems.Postmortem",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True)
+    published_at = models.DateTimeField(null=True)
+    target_minutes = models.FloatField()
+
+    class Meta:
+        managed = False
+        db_table = "insights_chosen_incident"
+
+    def __str__(self) -> str:
+        return str(self.pk)
