@@ -8,7 +8,7 @@ in a section's text (icontains), snippets cut around the first word; the same pa
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,22 +103,67 @@ def search(
     return _search_fallback(query, incidents, page_number, per_page)
 
 
-def page_of(groups: QuerySet[Any, Any], number: str | int | None, per_page: int) -> Page[Any]:
-    """A page of the matching documents, and how many match, in one query: the count is
-    a window over the grouped rows (COUNT(*) OVER ()), not a second pass over every match.
-    Like Paginator.get_page, a number past the end gives the last page, a bad one the first."""
+Rows = list[dict[str, Any]]  # {"incident", "rank", "total"}, best first
+
+
+def page_of(
+    fetch: Callable[[int, int], Rows], number: str | int | None, per_page: int
+) -> Page[Any]:
+    """A page of the matching documents and how many match, in one query: `fetch(offset,
+    limit)` counts with a window over the grouped rows (COUNT(*) OVER ()), not with a second
+    pass over every match. As Paginator.get_page: past the end, the last page; a bad
+    number, the first."""
     text = str(number or "")
     wanted = int(text) if text.isdigit() and int(text) > 0 else 1
-    counted = groups.annotate(total=Window(Count("*")))
-    rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
+    rows = fetch((wanted - 1) * per_page, per_page)
     if not rows and wanted > 1:
-        first = list(counted[:1])
+        first = fetch(0, 1)
         total = first[0]["total"] if first else 0
         wanted = max(1, -(-total // per_page))
-        rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
-    paginator = Paginator(groups, per_page)
+        rows = fetch((wanted - 1) * per_page, per_page)
+    paginator: Paginator[Any] = Paginator([], per_page)
     paginator.__dict__["count"] = rows[0]["total"] if rows else 0  # cached_property, preset
     return Page(rows, wanted if rows else 1, paginator)
+
+
+# Documents ranked by their best section. The matches are grouped by document first and only
+# then kept if the person may see the document: for a word in most documents, that is half
+# the work of joining every matching section to the visibility rule.
+RANKED = """
+SELECT ranked.incident_id, ranked.rank, COUNT(*) OVER () AS total FROM (
+    SELECT incident_id, MAX(ts_rank(vector, query)) AS rank
+    FROM {entries}, websearch_to_tsquery(%s::regconfig, %s) AS query
+    WHERE vector @@ query
+    GROUP BY incident_id
+) AS ranked
+WHERE ranked.incident_id IN ({chosen})
+ORDER BY ranked.rank DESC, ranked.incident_id DESC
+LIMIT %s OFFSET %s
+"""
+
+
+def _ranked(query: str, incidents: QuerySet[Incident]) -> Callable[[int, int], Rows]:
+    chosen, chosen_params = incidents.order_by().values_list("pk").query.sql_with_params()
+    sql = RANKED.format(entries=SearchEntry._meta.db_table, chosen=chosen)
+
+    def fetch(offset: int, limit: int) -> Rows:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [CONFIG, query, *chosen_params, limit, offset])
+            return [
+                {"incident": incident, "rank": rank, "total": total}
+                for incident, rank, total in cursor.fetchall()
+            ]
+
+    return fetch
+
+
+def _grouped(groups: QuerySet[Any, Any]) -> Callable[[int, int], Rows]:
+    counted = groups.annotate(total=Window(Count("*")))
+
+    def fetch(offset: int, limit: int) -> Rows:
+        return list(counted[offset : offset + limit])
+
+    return fetch
 
 
 def _results(query: str, page: Page[Any], hits: dict[int, list[Hit]]) -> Results:
@@ -137,10 +182,8 @@ def _search_postgresql(
     query: str, incidents: QuerySet[Incident], page_number: str | int | None, per_page: int
 ) -> Results:
     tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
-    matches = SearchEntry.objects.filter(incident__in=incidents, vector=tsquery)
     rank = SearchRank(F("vector"), tsquery)
-    groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
-    page = page_of(groups, page_number, per_page)
+    page = page_of(_ranked(query, incidents), page_number, per_page)
     ids = [group["incident"] for group in page.object_list]
     # The best sections of each document on the page, then snippets of those alone:
     # ts_headline reads the whole text, so it runs on a few rows only.
@@ -225,7 +268,7 @@ def _search_fallback(
     comment = Value(WEIGHT_VALUES[COMMENT_WEIGHT])
     rank = Case(When(kind=SearchEntry.Kind.COMMENTS, then=comment), default=weight)
     groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
-    page = page_of(groups, page_number, per_page)
+    page = page_of(_grouped(groups), page_number, per_page)
     ids = [group["incident"] for group in page.object_list]
     hits: dict[int, list[Hit]] = defaultdict(list)
     rows = matches.filter(incident__in=ids).order_by("incident", "section", "kind")
