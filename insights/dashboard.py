@@ -427,19 +427,20 @@ repeats AS (
 # Repeats per period, and the latest repeats with what they share with which earlier
 # incident: one statement, so that the repeats are found once.
 REPEATS_SUMMARY = """
-SELECT 'period', {period}, COUNT(DISTINCT incident_id), NULL, NULL, NULL
-FROM repeats GROUP BY {period}
+, repeat_incidents AS (SELECT DISTINCT incident_id, started_at FROM repeats),
+latest AS (
+    SELECT incident_id FROM repeat_incidents
+    ORDER BY started_at DESC, incident_id DESC LIMIT {limit}
+)
+SELECT 'period', {period}, COUNT(*), NULL, NULL, NULL
+FROM repeat_incidents GROUP BY {period}
 UNION ALL
 SELECT 'latest', NULL, r.incident_id, r.how,
        CASE WHEN r.how = 'service'
             THEN (SELECT name FROM {service} WHERE id = r.key_id)
             ELSE (SELECT name FROM {incident_tag} WHERE id = r.key_id) END,
        r.previous_id
-FROM repeats r
-WHERE r.incident_id IN (
-    SELECT incident_id FROM repeats GROUP BY incident_id
-    ORDER BY MAX(started_at) DESC, incident_id DESC LIMIT {limit}
-)
+FROM repeats r JOIN latest ON latest.incident_id = r.incident_id
 """
 VENDOR_SQL = {
     "postgresql": {
