@@ -11,7 +11,7 @@ written as its CSV, so the two always agree; the SVG is drawn from the same numb
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -78,11 +78,14 @@ class DashboardFilter(IncidentFilter):
 
     @staticmethod
     def with_defaults(data: QueryDict, today: date | None = None) -> QueryDict:
-        """Without dates, the last twelve months (this one included), month by month."""
+        """Without a start, the twelve months up to the end chosen (or this one), month by
+        month: a chart always has a first period, and no incident falls before it."""
         data = data.copy()
-        today = today or timezone.localdate()
-        if not data.get("started_from") and not data.get("started_to"):
-            data["started_from"] = months_back(today, 11).isoformat()
+        end = today or timezone.localdate()
+        with suppress(ValueError):  # the filter's form says what is wrong with it
+            end = date.fromisoformat(data.get("started_to") or "")
+        if not data.get("started_from"):
+            data["started_from"] = months_back(end, 11).isoformat()
         if not data.get("by"):
             data["by"] = "month"
         return data

@@ -458,3 +458,12 @@ def test_an_outsider_sees_none_of_the_teams_numbers(client, outsider, world):
     response = dashboard(client)
     assert [row[-1] for row in table(response, "incidents").cells] == ["0", "1", "0", "0", "0", "0"]
     assert table(response, "overdue").cells == [["Search", "Ravi Rao", "1", "2026-02-02"]]
+
+
+@pytest.mark.django_db
+def test_an_end_date_alone_shows_the_twelve_months_before_it(author_client, world):
+    with time_machine.travel(NOW, tick=False):
+        response = author_client.get(reverse("insights:dashboard"), {"started_to": "2026-02-28"})
+    rows = table(response, "incidents").cells
+    assert [rows[0][0], rows[-1][0], len(rows)] == ["2025-03", "2026-02", 12]
+    assert sum(int(row[-1]) for row in rows) == 3  # I5, I1, I2
