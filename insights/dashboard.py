@@ -647,35 +647,32 @@ def action_item_follow_through(ctx: Context) -> tuple[Table, Table]:
 
 
 def overdue_by_owner(ctx: Context) -> Table:
+    item = "postmortem__action_items__"
     rows = (
-        ActionItem.objects.filter(
-            postmortem__in=ctx.postmortems, completed_at__isnull=True, due_date__lt=ctx.today
-        )
+        ctx.facts.filter(**{f"{item}completed_at__isnull": True, f"{item}due_date__lt": ctx.today})
         .values(
-            "postmortem__incident__team__name",
-            "owner",
-            "owner__first_name",
-            "owner__last_name",
-            "owner__username",
-            "owner_name",
+            team_name=F("team__name"),
+            user=F(f"{item}owner"),
+            first_name=F(f"{item}owner__first_name"),
+            last_name=F(f"{item}owner__last_name"),
+            username=F(f"{item}owner__username"),
+            written_owner=F(f"{item}owner_name"),
         )
-        .annotate(n=Count("pk"), oldest=Min("due_date"))
+        .annotate(n=Count(f"{item}pk"), oldest=Min(f"{item}due_date"))
         .order_by()
     )
 
-    def owner(row: dict[str, Any]) -> str:
-        if row["owner"] is not None:
-            full = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
-            return full or row["owner__username"]
-        return row["owner_name"] or "Unassigned"
+    def owner(row: Mapping[str, Any]) -> str:
+        if row["user"] is not None:
+            full = f"{row['first_name']} {row['last_name']}".strip()
+            return full or row["username"]
+        return row["written_owner"] or "Unassigned"
 
     ordered = sorted(
         rows,
-        key=lambda r: (-r["n"], r["oldest"], r["postmortem__incident__team__name"], owner(r)),
+        key=lambda r: (-r["n"], r["oldest"], r["team_name"], owner(r)),
     )
-    table_rows = [
-        [r["postmortem__incident__team__name"], owner(r), r["n"], r["oldest"]] for r in ordered
-    ]
+    table_rows = [[r["team_name"], owner(r), r["n"], r["oldest"]] for r in ordered]
     return Table(
         "overdue",
         "Overdue action items by team and owner",
