@@ -36,7 +36,7 @@ from django.utils.safestring import SafeString, mark_safe
 from incidents.models import Incident
 from postmortems.editing import EDITABLE_SECTIONS
 
-from .indexing import COMMENT_WEIGHT, CONFIG, DEFAULT_WEIGHT, INCIDENT_SECTION, WEIGHTS
+from .indexing import CONFIG, DEFAULT_WEIGHT, INCIDENT_SECTION
 from .models import SearchEntry
 
 MAX_QUERY_LENGTH = 200
@@ -260,18 +260,22 @@ def _search_fallback(
         matches = matches.none()
     for word in words:
         matches = matches.filter(Q(heading__icontains=word) | Q(text__icontains=word))
-    # The best section decides, as ts_rank's weights do on PostgreSQL.
-    weight = Case(
-        *(When(section=key, then=Value(WEIGHT_VALUES[w])) for key, w in WEIGHTS.items()),
+    # The best section decides, with the weights ts_rank gives them on PostgreSQL (the
+    # incident's title counts as A).
+    rank = Case(
+        When(section=INCIDENT_SECTION, then=Value(WEIGHT_VALUES["A"])),
+        *(When(weight=w, then=Value(value)) for w, value in WEIGHT_VALUES.items()),
         default=Value(WEIGHT_VALUES[DEFAULT_WEIGHT]),
     )
-    comment = Value(WEIGHT_VALUES[COMMENT_WEIGHT])
-    rank = Case(When(kind=SearchEntry.Kind.COMMENTS, then=comment), default=weight)
     groups = matches.values("incident").annotate(rank=Max(rank)).order_by("-rank", "-incident")
     page = page_of(_grouped(groups), page_number, per_page)
     ids = [group["incident"] for group in page.object_list]
     hits: dict[int, list[Hit]] = defaultdict(list)
-    rows = matches.filter(incident__in=ids).order_by("incident", "section", "kind")
+    rows = (
+        matches.filter(incident__in=ids)
+        .annotate(rank=rank)
+        .order_by("incident", "-rank", "section", "kind")
+    )
     for entry in rows.values_list("incident", "section", "kind", "heading", "text"):
         incident_id, section, kind, heading, text = entry
         text = f"{heading}\n{text}" if heading else text

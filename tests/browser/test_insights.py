@@ -106,8 +106,7 @@ def test_a_phrase_typed_in_the_header_finds_the_postmortem_and_opens_the_section
     box.fill('"properly close database connections"')
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"/search/\?q="))
-    result = page.locator(".search-result").first
-    expect(result).to_contain_text("Checkout outage: connection leak in v2.5.3")
+    result = page.locator(".search-result", has_text="Checkout outage: connection leak in v2.5.3")
     expect(result.locator("mark").first).to_be_visible()
     page.screenshot(path=artifacts / "search.png", full_page=True)
     result.get_by_role("link", name="Root cause").click()
