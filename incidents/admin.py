@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import Incident, IncidentService, Membership, Service, Team, TimelineEvent
+from .models import (
+    Incident,
+    IncidentLink,
+    IncidentService,
+    IncidentTag,
+    Membership,
+    Service,
+    Team,
+    TimelineEvent,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -11,7 +20,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
+    list_display = ["name", "slug", "approval_target_days"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
     inlines = [MembershipInline]
@@ -36,6 +45,21 @@ class TimelineEventInline(admin.TabularInline):
     fields = ["occurred_at", "description", "actor", "kind", "is_key_decision", "position"]
 
 
+class IncidentTagInline(admin.TabularInline):
+    model = IncidentTag
+    extra = 0
+    fields = ["name"]
+
+
+class IncidentLinkInline(admin.TabularInline):
+    model = IncidentLink
+    fk_name = "incident"
+    extra = 0
+    fields = ["related", "note"]
+    raw_id_fields = ["related"]
+    verbose_name = "link to a related incident"
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["reference", "title", "severity", "status", "team", "started_at"]
@@ -44,7 +68,7 @@ class IncidentAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     autocomplete_fields = ["commander", "team"]
     readonly_fields = ["reference", "created_by", "created_at", "updated_at"]
-    inlines = [IncidentServiceInline, TimelineEventInline]
+    inlines = [IncidentServiceInline, IncidentTagInline, IncidentLinkInline, TimelineEventInline]
     list_select_related = ["team"]
 
 

@@ -13,6 +13,27 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
+class SuggestingInput(forms.TextInput):
+    """A text box that offers values already in use (the browser's <datalist>, no script):
+    free text stays possible, the usual spelling is one keystroke away."""
+
+    template_name = "incidents/widgets/suggesting_input.html"
+
+    def __init__(self, suggestions=(), attrs=None):
+        super().__init__(attrs=attrs)
+        # (value, label) pairs, or a function returning them: read only if the form is shown.
+        self.suggestions = suggestions
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        list_id = f"{context['widget']['attrs'].get('id') or name}-suggestions"
+        context["widget"]["attrs"]["list"] = list_id
+        context["widget"]["list_id"] = list_id
+        suggestions = self.suggestions() if callable(self.suggestions) else self.suggestions
+        context["widget"]["suggestions"] = list(suggestions)
+        return context
+
+
 def teams_of(user):
     return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
 

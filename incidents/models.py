@@ -1,12 +1,14 @@
 import re
 from datetime import UTC, timedelta
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -19,6 +21,14 @@ class Team(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+    # How long after resolution a postmortem should be approved; empty: the site's default
+    # (settings.POSTMORTEM_APPROVAL_TARGET). The incident list and insights measure against it.
+    approval_target_days = models.PositiveSmallIntegerField(
+        "postmortem approval target (days)",
+        null=True,
+        blank=True,
+        help_text="Days from resolution to an approved postmortem. Empty: the site's default.",
     )
 
     class Meta:
@@ -38,6 +48,12 @@ class Team(models.Model):
 
     def is_manager(self, user):
         return self.memberships.filter(user=user, role=Membership.Role.MANAGER).exists()
+
+    @property
+    def approval_target(self) -> timedelta:
+        if self.approval_target_days is not None:
+            return timedelta(days=self.approval_target_days)
+        return settings.POSTMORTEM_APPROVAL_TARGET
 
 
 class Membership(models.Model):
@@ -76,7 +92,7 @@ class Service(models.Model):
 
 
 class IncidentQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user: Any) -> "IncidentQuerySet":
         """The one place read access is decided: the user's teams' incidents, and those whose
         postmortem the user was asked to review (a reviewer may come from another team)."""
         if user.is_superuser:
@@ -87,7 +103,7 @@ class IncidentQuerySet(models.QuerySet):
             | Exists(review_requests.filter(postmortem__incident=OuterRef("pk"), reviewer=user))
         )
 
-    def editable_by(self, user):
+    def editable_by(self, user: Any) -> "IncidentQuerySet":
         """Writing is for the team that owns the incident."""
         if user.is_superuser:
             return self
@@ -114,7 +130,7 @@ class IncidentQuerySet(models.QuerySet):
         )
         return self.annotate(viewer_pk=Value(user.pk), viewer_edits=member, viewer_manages=manager)
 
-    def with_milestones(self):
+    def with_first_events(self):
         """The first timeline event of each milestone kind, so that the response metrics need
         neither the whole timeline nor another query."""
         sql = (
@@ -128,11 +144,61 @@ class IncidentQuerySet(models.QuerySet):
             }
         )
 
-    def with_reference(self, reference):
+    def with_reference(self, reference: str | None) -> "IncidentQuerySet":
         match = REFERENCE_PATTERN.match(reference or "")
         if not match:
             return self.none()
         return self.filter(year=int(match["year"]), number=int(match["number"]))
+
+    def with_milestones(self, *names: str) -> "IncidentQuerySet":
+        """Each milestone as the response metrics read it, in SQL: the incident's own time, or
+        else the earliest timeline event of the matching kind (see Incident.milestone). Adds
+        `detected_time`, `acknowledged_time`, `mitigated_time` and `resolved_time` (or those
+        of `names`, e.g. "resolved_at") for sorting and aggregating."""
+        return self.annotate(
+            **{
+                name.replace("_at", "_time"): milestone_expression(name)
+                for name in (names or Incident.MILESTONE_EVENT_KINDS)
+            }
+        )
+
+    def similar_to(self, incident: "Incident", limit: int = 5) -> list["Incident"]:
+        """Earlier incidents that look like this one, best first: shared services and tags,
+        and on PostgreSQL words of the title in common (stemmed: "exhausted" ~ "exhaustion").
+        Each comes with `shared_services`, `shared_tags` and `title_match` (0..1) for the page
+        to say why. Incidents already linked to this one are left out."""
+        services = IncidentService.objects.filter(incident=incident).values("service")
+        tags = IncidentTag.objects.filter(incident=incident).values("name")
+        linked = IncidentLink.objects.filter(
+            Q(incident=incident, related=OuterRef("pk"))
+            | Q(related=incident, incident=OuterRef("pk"))
+        )
+        candidates = (
+            self.exclude(pk=incident.pk)
+            .filter(started_at__lt=incident.started_at)
+            .exclude(Exists(linked))
+            .annotate(
+                shared_services=models.Count(
+                    "service_impacts",
+                    filter=Q(service_impacts__service__in=services),
+                    distinct=True,
+                ),
+                shared_tags=models.Count("tags", filter=Q(tags__name__in=tags), distinct=True),
+            )
+        )
+        if connection.vendor == "postgresql":
+            title_match = TitleSimilarity(incident.title)
+        else:
+            title_match = models.Value(0.0, output_field=models.FloatField())
+        candidates = candidates.annotate(title_match=title_match).annotate(
+            score=F("shared_services") * 3 + F("shared_tags") * 2 + F("title_match") * 4
+        )
+        alike = Q(shared_services__gt=0) | Q(shared_tags__gt=0) | Q(title_match__gt=0.2)
+        return list(
+            candidates.filter(alike)
+            .select_related("team")
+            .order_by("-score", "-started_at")[:limit]
+        )
 
 
 class Incident(models.Model):
@@ -358,6 +424,13 @@ class Incident(models.Model):
             return getattr(self, name)
         return None
 
+    def linked_incidents(self) -> list[tuple["Incident", "IncidentLink"]]:
+        """(the other incident, the link) for every link of this incident, made from either
+        side, oldest incident first; reads the prefetched `links_out` and `links_in`."""
+        ends = [(link.related, link) for link in self.links_out.all()]
+        ends += [(link.incident, link) for link in self.links_in.all()]
+        return sorted(ends, key=lambda end: (end[0].started_at, end[0].pk))
+
     def can_edit(self, user):
         answer = self._viewer_answer(user, "viewer_edits")
         if answer is not None:
@@ -370,6 +443,46 @@ class Incident(models.Model):
         if answer is not None:
             return answer
         return self.team.is_manager(user)
+
+
+def milestone_expression(name: str, via: str = "") -> Coalesce:
+    """SQL for Incident.milestone(name): the recorded time, else the first event of its kind.
+    `via` reaches the incident from another model: "incident__" from its services or tags."""
+    return Coalesce(
+        F(f"{via}{name}"),
+        first_event_subquery(Incident.MILESTONE_EVENT_KINDS[name], via),
+        output_field=models.DateTimeField(),
+    )
+
+
+def first_event_subquery(kind: str, via: str = "") -> models.Subquery:
+    """The time of the incident's earliest timeline event of this kind (None if there is none)."""
+    incident = OuterRef(via.removesuffix("__") or "pk")
+    return models.Subquery(
+        TimelineEvent.objects.filter(incident=incident, kind=kind)
+        .order_by("occurred_at")
+        .values("occurred_at")[:1],
+        output_field=models.DateTimeField(),
+    )
+
+
+class TitleSimilarity(models.Func):
+    """How many of a title's words (stemmed, stop words dropped) an incident's title shares, as
+    0..1: the words of `title` become an OR query ranked against each incident's title with
+    ts_rank_cd (normalization 32 maps the rank into 0..1). PostgreSQL only."""
+
+    output_field = models.FloatField()
+
+    def __init__(self, title: str) -> None:
+        super().__init__(F("title"), models.Value(title))
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        column, column_params = compiler.compile(self.source_expressions[0])
+        title, title_params = compiler.compile(self.source_expressions[1])
+        # plainto_tsquery drops punctuation and stop words; its & become | for "any word".
+        words = f"replace(plainto_tsquery('english', {title})::text, '&', '|')::tsquery"
+        sql = f"ts_rank_cd(to_tsvector('english', {column}), {words}, 32)"
+        return sql, (*column_params, *title_params)
 
 
 def elapsed(start, end):
@@ -436,7 +549,113 @@ class TimelineEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "position", "pk"]
-        indexes = [models.Index(fields=["incident", "occurred_at", "position"])]
+        indexes = [
+            models.Index(fields=["incident", "occurred_at", "position"]),
+            # The first event of a kind stands in for a milestone not recorded (see
+            # Incident.milestone); aggregated over many incidents, this finds it in one probe.
+            models.Index(fields=["incident", "kind", "occurred_at"], name="timeline_first_of_kind"),
+        ]
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.description[:60]}"
+
+
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+
+
+def normalize_tag(name: str) -> str:
+    """Tags compare as people mean them: "Third party" and "third-party" are one tag."""
+    return "-".join((name or "").lower().split())
+
+
+class IncidentTagQuerySet(models.QuerySet):
+    def names_for_teams(self, teams) -> list[str]:  # type: ignore[no-untyped-def]
+        """The tags these teams already use, most used first: what the tag field suggests."""
+        return list(
+            self.filter(incident__team__in=teams)
+            .values("name")
+            .annotate(uses=models.Count("pk"))
+            .order_by("-uses", "name")
+            .values_list("name", flat=True)[:200]
+        )
+
+
+class IncidentTag(models.Model):
+    """A free label on an incident ("database", "deploy", "capacity", "third-party"), so that
+    incidents about the same thing are found, filtered and counted together."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(
+        "tag",
+        max_length=50,
+        help_text="A word or two: database, deploy, capacity, third-party…",
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = IncidentTagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "name"], name="unique_incident_tag"),
+            models.CheckConstraint(condition=~Q(name=""), name="incident_tag_not_empty"),
+        ]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.name = normalize_tag(self.name)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Before the unique check, so that "Database" is refused when "database" is there.
+        self.name = normalize_tag(self.name)
+        if self.name and not TAG_PATTERN.match(self.name):
+            raise ValidationError(
+                {"name": "Letters, digits and - . _ + only, starting with a letter or digit."}
+            )
+
+
+class IncidentLink(models.Model):
+    """Two incidents that are related, and how ("same pool, new trigger", "caused by"). One row
+    per pair, shown on the documents of both; `incident` is the side it was made from."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links_out")
+    related = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        related_name="links_in",
+        verbose_name="related incident",
+    )
+    note = models.CharField(
+        max_length=200, blank=True, help_text="How they are related, in a few words."
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(incident=F("related")), name="incident_link_not_to_itself"
+            ),
+            # A pair is linked once, whichever side linked it.
+            models.UniqueConstraint(
+                Least("incident", "related"),
+                Greatest("incident", "related"),
+                name="unique_incident_link_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} ↔ {self.related_id}"
+
+    def other_end(self, incident: Incident) -> Incident:
+        """The incident at the other end, seen from `incident`."""
+        return self.incident if self.related_id == incident.pk else self.related

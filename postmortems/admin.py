@@ -186,7 +186,7 @@ class PostmortemAdmin(RecordedDocumentAdmin):
     list_display = ["incident", "status", "template", "created_at"]
     list_filter = ["status", "template"]
     search_fields = ["incident__title"]
-    autocomplete_fields = ["authors", "related_incidents"]
+    autocomplete_fields = ["authors"]
     raw_id_fields = ["incident"]
     # Status moves through review (request, sign-off, publish); the template switch is a
     # recorded step of the workflow too.

@@ -20,6 +20,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from incidents.models import Incident, Membership
+
 from .checklist import blameless_findings, pre_review_checklist
 from .editing import EDITABLE_SECTIONS, ROW_SECTIONS
 from .etags import code_digest
@@ -219,7 +221,26 @@ class Document:
         return [section for section in others if not section.is_empty]
 
     def header_sections(self):
-        return [self.section(key) for key in ("incident_details", "incident_times", "services")]
+        keys = ["incident_details", "incident_times", "services", "tags"]
+        if self.postmortem is None:  # links live in Supporting information, once there is one
+            keys.append("related_incidents")
+        return [self.section(key) for key in keys]
+
+    @cached_property
+    def sections(self):
+        """Any section by key, for a template that shows one inside another."""
+        return _SectionLookup(self)
+
+    @cached_property
+    def team_ids(self):
+        """The teams of the person reading: another team's incident is named, not described."""
+        return set(Membership.objects.filter(user=self.user).values_list("team_id", flat=True))
+
+    @cached_property
+    def similar_incidents(self):
+        """Earlier incidents that look like this one, for the authors to link."""
+        return Incident.objects.visible_to(self.user).similar_to(self.incident)
+
 
     @cached_property
     def authors(self):
@@ -230,6 +251,16 @@ class Document:
     @property
     def is_author(self):
         return self.user in self.authors
+
+
+class _SectionLookup:
+    def __init__(self, document):
+        self.document = document
+
+    def __getitem__(self, key):
+        if key not in EDITABLE_SECTIONS:
+            raise KeyError(key)
+        return self.document.section(key)
 
 
 @dataclass(frozen=True)

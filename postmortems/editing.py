@@ -9,6 +9,7 @@ section never means writing another view.
 
 import copy
 import json
+import re
 from functools import cached_property
 
 from django import forms
@@ -20,8 +21,14 @@ from django.forms import modelform_factory
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from incidents.forms import DateTimeLocalInput
-from incidents.models import Incident, IncidentService, TimelineEvent
+from incidents.forms import DateTimeLocalInput, SuggestingInput
+from incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentService,
+    IncidentTag,
+    TimelineEvent,
+)
 
 from .layouts import SECTIONS
 from .models import AdditionalSection, ContributingFactor, FiveWhy, FollowUp, Postmortem
@@ -70,11 +77,14 @@ class EditForm(forms.ModelForm):
             if name in ("commander", "owner"):
                 field.queryset = team_members
                 field.label_from_instance = display_name
-            elif name == "related_incidents":
-                field.queryset = Incident.objects.visible_to(user).exclude(pk=incident.pk)
-                field.required = False
             elif name == "service":
                 field.queryset = incident.team.services.all()
+        if self._meta.model is IncidentTag:
+            # Free tags, with the ones the team already uses offered first.
+            names = IncidentTag.objects.names_for_teams([incident.team_id])
+            self.fields["name"].widget = SuggestingInput(
+                [(n, "") for n in names], attrs={"autocomplete": "off"}
+            )
 
 
 class RowForm(EditForm):
@@ -104,6 +114,53 @@ class FollowUpForm(RowForm):
         if not self.cleaned_data["completed_at"]:
             return None
         return self.instance.completed_at or timezone.now()
+
+
+REFERENCE_IN_TEXT = re.compile(r"INC-\d{4}-\d{4,}", re.IGNORECASE)
+
+
+class LinkForm(RowForm):
+    """A related incident is named by its reference (typed, picked from the suggestions of
+    recent incidents, or sent by a "Link" button); a list of every incident would not scale."""
+
+    other = forms.CharField(
+        label="Related incident",
+        max_length=250,
+        help_text="Its reference, e.g. INC-2026-0042.",
+    )
+    field_order = ["other", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = Incident.objects.visible_to(self.user).exclude(pk=self.incident.pk)
+        recent = self.candidates.order_by("-started_at", "-pk").only("year", "number", "title")
+        self.fields["other"].widget = SuggestingInput(
+            [(i.reference, i.title) for i in recent[:100]], attrs={"autocomplete": "off"}
+        )
+        if self.instance.pk and not self.is_bound:
+            self.initial.setdefault("other", self.instance.other_end(self.incident).reference)
+
+    def clean_other(self):
+        match = REFERENCE_IN_TEXT.search(self.cleaned_data["other"])
+        reference = match[0].upper() if match else ""
+        if reference == self.incident.reference:
+            raise forms.ValidationError("An incident is not related to itself.")
+        other = self.candidates.with_reference(reference).first()
+        if other is None:
+            raise forms.ValidationError(
+                "No incident you can see has this reference (e.g. INC-2026-0042)."
+            )
+        return other
+
+    def clean(self):
+        cleaned = super().clean()
+        other = cleaned.get("other")
+        if isinstance(other, Incident):
+            here = self.incident
+            pair = Q(incident=here, related=other) | Q(incident=other, related=here)
+            if IncidentLink.objects.filter(pair).exclude(pk=self.instance.pk).exists():
+                self.add_error("other", f"{other.reference} is already linked to this incident.")
+        return cleaned
 
 
 def describe_value(field, value):
@@ -305,6 +362,11 @@ class RowSection:
     def rows(self, incident):
         return self.model.objects.filter(**{self.parent: self.parent_object(incident)})
 
+    @property
+    def owner_columns(self):
+        """The foreign keys that make a row one of this document's (a link has two ends)."""
+        return (self.parent,)
+
     def display_rows(self, incident):
         """Rows in the page's order with what their markup shows."""
         return self.rows(incident).select_related(*self.select_related)
@@ -395,6 +457,10 @@ class RowSection:
         row = self.model(pk=pk, **{self.parent: self.parent_object(incident)})
         return self.apply_snapshot(row, data)
 
+    def page_rows(self, owner):
+        """The rows as the page shows them, through the related manager the page prefetched."""
+        return getattr(owner, self.related_name).all()
+
     def make_form(self, incident, user, data=None, row=None, initial=None):
         if row is None:
             row = self.model(**{self.parent: self.parent_object(incident)})
@@ -434,6 +500,65 @@ class RowSection:
             {f.name: value_from_snapshot(f, row.get(f.name)) for f in self.model_fields}
             for row in data.get("rows", [])
         ]
+
+
+class LinkSection(RowSection):
+    """Related incidents: a link is one row shown on the documents of both incidents, so the
+    rows of an incident are the links made from it and the links made to it. Edited from
+    either side; the form names the other incident, whichever side that is."""
+
+    def __init__(self, key, title):
+        super().__init__(
+            key,
+            title,
+            IncidentLink,
+            "incident",
+            ("incident", "related", "note"),
+            describe_link,
+            order="time",
+            add_label="Link an incident",
+            # A link belongs to two documents: bringing back one side's old list would
+            # remove or re-create links on the other's behind its back.
+            restorable=False,
+        )
+
+    @cached_property
+    def form_class(self):
+        form_class = modelform_factory(
+            self.model, form=LinkForm, fields=("note",), formfield_callback=studio_formfield
+        )
+        form_class.parent_field = self.parent
+        return form_class
+
+    def rows(self, incident):
+        # Prefetched, not joined: a row lock taken on these rows must not lock the incidents.
+        return (
+            self.model.objects.filter(Q(incident=incident) | Q(related=incident))
+            .prefetch_related("incident", "related")
+            .order_by("created_at", "pk")
+        )
+
+    def page_rows(self, owner):
+        return [link for _other, link in owner.linked_incidents()]
+
+    @property
+    def owner_columns(self):
+        return ("incident", "related")
+
+    def values_from_form(self, form):
+        row = form.instance
+        end = "incident" if row.pk and row.related_id == form.incident.pk else "related"
+        return {end: form.cleaned_data["other"], "note": form.cleaned_data["note"]}
+
+    def describe_values(self, values):
+        other = values.get("related") or values.get("incident")
+        note = f": {values['note']}" if values["note"] else ""
+        return f"↔ {other.reference} {other.title}{note}"
+
+
+def describe_link(link):
+    ends = f"{link.incident.reference} ↔ {link.related.reference}"
+    return f"{ends}: {link.note}" if link.note else ends
 
 
 def _utc(moment):
@@ -563,6 +688,17 @@ ROW_SECTIONS = {
             add_label="Add a section",
             row_tag="section",
         ),
+        RowSection(
+            "tags",
+            "Tags",
+            IncidentTag,
+            "incident",
+            ("name",),
+            lambda row: row.name,
+            order="name",
+            add_label="Add tag",
+        ),
+        LinkSection("related_incidents", "Related incidents"),
         RowSection(
             "services",
             "Services affected",

@@ -458,7 +458,8 @@ class MarkdownExport:
     def section_supporting_info(self):
         related = [
             f"- {incident.reference} ({utc(incident.started_at):%Y-%m-%d}): {incident.title}"
-            for incident in self.postmortem.related_incidents.all()
+            + (f" ({' '.join(link.note.split())})" if link.note else "")
+            for incident, link in self.incident.linked_incidents()
         ]
         parts = [self.postmortem.supporting_info]
         if related:

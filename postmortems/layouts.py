@@ -55,7 +55,7 @@ SECTIONS = {
         Section(
             "supporting_info",
             "Supporting information",
-            fields=("supporting_info", "related_incidents"),
+            fields=("supporting_info",),
         ),
         Section("acknowledgments", "Acknowledgments", fields=("acknowledgments",)),
         Section("follow_ups", "Follow-ups"),

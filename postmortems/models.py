@@ -97,9 +97,6 @@ class Postmortem(models.Model):
     communication_log = models.TextField(blank=True)
     supporting_info = models.TextField("supporting information", blank=True)
     acknowledgments = models.TextField(blank=True)
-    related_incidents = models.ManyToManyField(
-        Incident, related_name="related_postmortems", blank=True
-    )
 
     review_meeting_at = models.DateTimeField("review meeting", null=True, blank=True)
     next_review_on = models.DateField("next review", null=True, blank=True)
@@ -430,6 +427,12 @@ class ReviewEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        # When a postmortem first reached a status (approved, published), for many at once.
+        indexes = [
+            models.Index(
+                fields=["postmortem", "kind", "to_status", "at"], name="review_event_first_status"
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"

@@ -61,7 +61,9 @@ def incidents_with_documents():
         "postmortem__action_items__owner",
         "postmortem__follow_ups",
         "postmortem__additional_sections",
-        "postmortem__related_incidents",
+        "tags",
+        "links_out__related",
+        "links_in__incident",
         Prefetch(
             "postmortem__review_requests",
             queryset=ReviewRequest.objects.select_related("reviewer"),
@@ -91,7 +93,9 @@ def _column(model, name):
 def row_count(section, condition=""):
     """How many rows a list section has (that match the SQL `condition`)."""
     table = section.model._meta.db_table
-    where = f"{_column(section.model, section.parent)} = {_owner_id(section.parent)}"
+    owner = _owner_id(section.parent)
+    ends = [f"{_column(section.model, name)} = {owner}" for name in section.owner_columns]
+    where = f"({' OR '.join(ends)})"
     sql = f'(SELECT COUNT(*) FROM "{table}" WHERE {where}{condition})'
     return RawSQL(sql, (), output_field=IntegerField())
 
@@ -128,7 +132,7 @@ def document_queryset(user: Any, keys: Iterable[str] | None = None) -> QuerySet:
     shown = set(keys) if keys is not None else None
     queryset = Incident.objects.select_related("team", "commander", "postmortem").with_viewer(user)
     if shown is None or shown & {"incident_times", "impact", "timeline"}:
-        queryset = queryset.with_milestones()
+        queryset = queryset.with_first_events()
     counts = {
         f"rows_{key}": row_count(section)
         for key, section in ROW_SECTIONS.items()

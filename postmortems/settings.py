@@ -264,6 +264,14 @@ REMINDER_HOURS = env_hours("REMINDER_HOURS", "0-24" if DEBUG else "8-18")
 # One-click links in reminders (mark done, snooze, move, not mine) work this long.
 EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
 
+# Learning across incidents (the insights app). A postmortem should be approved this long
+# after its incident was resolved (a team can set its own); the incident list counts the
+# later ones as overdue and insights the share approved in time.
+POSTMORTEM_APPROVAL_TARGET = env_duration("POSTMORTEM_APPROVAL_TARGET", "P14D")
+# The search index follows every save; this sweep re-reads what changed lately in case
+# something was written around the models (bulk inserts, SQL), and indexes what never was.
+SEARCH_REINDEX_INTERVAL = env_duration("SEARCH_REINDEX_INTERVAL", "PT1H")
+
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "postmortems.tasks.heartbeat", "schedule": 60.0},
     "follow-up-sweeps": {
@@ -275,6 +283,10 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digest": {
         "task": "actionitems.tasks.sweep_weekly_digests",
         "schedule": SWEEP_INTERVAL.total_seconds(),
+    },
+    "search-reindex": {
+        "task": "insights.tasks.reindex_recent_changes",
+        "schedule": SEARCH_REINDEX_INTERVAL.total_seconds(),
     },
 }
 

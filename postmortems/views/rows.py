@@ -69,7 +69,9 @@ def row_in_document(request, reference, key, pk, edit):
     return incident, editable, editable.display_rows(incident).filter(pk=pk).first()
 
 
-def new_row_initial(editable, incident, user):
+def new_row_initial(editable, incident, user, query):
+    if editable.key == "related_incidents":  # the "Link" button of a similar incident
+        return {"other": query.get("other", "")}
     if editable.key == "timeline":
         last = incident.timeline_events.order_by("-occurred_at").first()
         return {"occurred_at": last.occurred_at if last else incident.started_at}
@@ -83,7 +85,7 @@ def row_new(request, reference, key):
     incident = get_document_for(request.user, reference, edit=True, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
     if request.method == "GET":
-        initial = new_row_initial(editable, incident, request.user)
+        initial = new_row_initial(editable, incident, request.user, request.GET)
         form = editable.make_form(incident, request.user, initial=initial)
         return render_fragment(request, ROW_FORM, row_context(request, incident, key, form=form))
     form = editable.make_form(incident, request.user, data=request.POST)

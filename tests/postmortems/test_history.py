@@ -3,7 +3,6 @@
 import pytest
 from django.urls import reverse
 
-from incidents.models import Incident
 from postmortems.models import Postmortem, Revision
 from tests.conftest import HTMX
 
@@ -77,25 +76,28 @@ def test_restore_against_a_changed_section_is_refused(author_client, three_versi
 
 
 @pytest.mark.django_db
-def test_restore_of_a_multi_field_section_restores_every_field(author_client, postmortem, team):
-    other = Incident.objects.create(
-        title="Earlier", team=team, started_at=postmortem.incident.started_at
-    )
-    url = reverse("postmortems:section", args=[postmortem.incident.reference, "supporting_info"])
-    author_client.post(
-        url, {"version": 0, "supporting_info": "Runbook", "related_incidents": [other.pk]}, **HTMX
-    )
-    author_client.post(url, {"version": 1, "supporting_info": "Dashboards"}, **HTMX)
-    assert not Postmortem.objects.get().related_incidents.exists()
+def test_restore_of_a_multi_field_section_restores_every_field(author_client, postmortem):
+    url = reverse("postmortems:section", args=[postmortem.incident.reference, "detection"])
+    first = {
+        "detection_method": "user_report",
+        "alert_name": "PoolSaturation",
+        "detection_notes": "Late",
+    }
+    author_client.post(url, {"version": 0, **first}, **HTMX)
+    author_client.post(url, {"version": 1, "detection_notes": "Dashboards"}, **HTMX)
+    assert Postmortem.objects.get().alert_name == ""
     response = author_client.post(
-        reverse("postmortems:restore", args=[postmortem.incident.reference, "supporting_info", 1]),
+        reverse("postmortems:restore", args=[postmortem.incident.reference, "detection", 1]),
         {"version": 2},
         **HTMX,
     )
     assert response.status_code == 200
     restored = Postmortem.objects.get()
-    assert restored.supporting_info == "Runbook"
-    assert list(restored.related_incidents.all()) == [other]
+    assert (restored.detection_method, restored.alert_name, restored.detection_notes) == (
+        "user_report",
+        "PoolSaturation",
+        "Late",
+    )
 
 
 @pytest.mark.django_db
