@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from actionitems.filters import ActionItemFilter
 from actionitems.models import ActionItem
-from incidents.filters import IncidentListFilter
+from incidents.filters import IncidentFilter
 from incidents.models import Incident
 
 
@@ -32,14 +32,15 @@ class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]
     field_class = UTCDateTimeField
 
 
-class ApiIncidentFilter(IncidentListFilter):
+class ApiIncidentFilter(IncidentFilter):
+    q = django_filters.CharFilter(method="search", label="Title, service or reference")
     team = django_filters.CharFilter(field_name="team__slug", label="Team (slug)")
     external_id = django_filters.CharFilter()
     started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
     updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
-    class Meta(IncidentListFilter.Meta):
+    class Meta(IncidentFilter.Meta):
         fields = [
             "q", "severity", "status", "team", "external_id", "started_after",
             "started_before", "updated_since",

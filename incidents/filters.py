@@ -99,6 +99,17 @@ class IncidentFilter(django_filters.FilterSet):
             "postmortem",
         ]
 
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Title, affected service or reference (INC-2026-0001)."""
+        value = value.strip()
+        service_matches = IncidentService.objects.filter(
+            incident=OuterRef("pk"), service__name__icontains=value
+        )
+        by_reference = Incident.objects.with_reference(value.upper()).values("pk")
+        return queryset.filter(
+            Q(title__icontains=value) | Q(Exists(service_matches)) | Q(pk__in=by_reference)
+        )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.request is not None:
@@ -202,17 +213,6 @@ class IncidentListFilter(IncidentFilter):
 
     class Meta(IncidentFilter.Meta):
         fields = ["q", *IncidentFilter.Meta.fields, "sort"]
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Title, affected service or reference (INC-2026-0001)."""
-        value = value.strip()
-        service_matches = IncidentService.objects.filter(
-            incident=OuterRef("pk"), service__name__icontains=value
-        )
-        by_reference = Incident.objects.with_reference(value.upper()).values("pk")
-        return queryset.filter(
-            Q(title__icontains=value) | Q(Exists(service_matches)) | Q(pk__in=by_reference)
-        )
 
     def sort_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         descending = value.startswith("-")

@@ -236,11 +236,17 @@ class Document:
         """The teams of the person reading: another team's incident is named, not described."""
         return set(Membership.objects.filter(user=self.user).values_list("team_id", flat=True))
 
+    @property
+    def viewer_tag(self):
+        """The reader's teams, for the cache keys of markup that depends on them."""
+        if self.user.is_superuser:
+            return "all"
+        return ",".join(str(pk) for pk in sorted(self.team_ids))
+
     @cached_property
     def similar_incidents(self):
         """Earlier incidents that look like this one, for the authors to link."""
         return Incident.objects.visible_to(self.user).similar_to(self.incident)
-
 
     @cached_property
     def authors(self):
@@ -350,6 +356,7 @@ class DocumentSection:
             code_digest(),
             str(self.row_count) if self.is_rows else "",
             str(self.document.rows_limit),
+            self.document.viewer_tag if self.editable.viewer_dependent else "",
         ]
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()[:24]
 

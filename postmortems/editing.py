@@ -205,6 +205,9 @@ def value_from_snapshot(field, raw):
 
 class FieldSection:
     kind = "fields"
+    # Whether the markup depends on who reads it beyond may-they-edit (a link names another
+    # team's incident only to its members): then the cached markup is kept per reader's teams.
+    viewer_dependent = False
     restorable = True
 
     def __init__(self, key, title, model, fields, template=None, depends_on=()):
@@ -298,6 +301,7 @@ class FieldSection:
 
 class RowSection:
     kind = "rows"
+    viewer_dependent = False  # see FieldSection
 
     def __init__(
         self,
@@ -538,6 +542,8 @@ class LinkSection(RowSection):
             .order_by("created_at", "pk")
         )
 
+    viewer_dependent = True  # another team's incident is shown by reference only
+
     def page_rows(self, owner):
         return [link for _other, link in owner.linked_incidents()]
 
@@ -715,6 +721,9 @@ ROW_SECTIONS = {
         ),
     ]
 }
+
+# Supporting information shows the related incidents inside it.
+FIELD_SECTIONS["supporting_info"].viewer_dependent = True
 
 EDITABLE_SECTIONS = {**FIELD_SECTIONS, **ROW_SECTIONS}
 

@@ -6,7 +6,8 @@ one, so that a change made without the services still shows), on whether the rea
 (timeline times are shown without their date on the incident's first day) and on the row
 template itself. All of that is in the cache key, so a cached row is never stale and never
 needs invalidating: a change makes a new key. Rows carry no per-user data (no CSRF token:
-HTMX sends it in a header), so one entry serves everyone who may edit.
+HTMX sends it in a header), so one entry serves everyone who may edit; the rows that name
+another team's incident only to its members (related incidents) are kept per reader's teams.
 
 The cache is Django's default cache: Redis when REDIS_URL is set (shared by every web
 process), local memory otherwise (each process keeps its own, which is as correct, only
@@ -39,6 +40,7 @@ def _context_tag(section: Any) -> str:
         "e" if document.can_edit else "r",
         timezone.localdate().isoformat(),
         *(document.tag(key) for key in section.editable.depends_on),
+        document.viewer_tag if section.editable.viewer_dependent else "",
     ]
     return ":".join(parts)
 

@@ -7,10 +7,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [
-    ("postmortems", "0005_additional_sections_revision_note"),
-    ("incidents", "0004_tags_links_approval_target"),
+    ("postmortems", "0008_fill_section_versions"),
+    ("incidents", "0006_tags_links_approval_target"),
 ]
-AFTER = [("postmortems", "0006_related_incidents_become_links")]
+AFTER = [("postmortems", "0009_related_incidents_become_links")]
 
 
 def migrate(targets=None):
