@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Incident, Membership, Service, Team
+from incidents.models import Incident, IncidentLink, Membership, Service, Team
 
 from .importing.service import plan_import, write_import
 
@@ -95,15 +95,23 @@ def seed_demo(password, today=None):
         incident = write_import(plan, by=people["jane"])
         postmortems.append(incident.postmortem)
         if path.name.startswith("1-"):
-            _earlier_incident(team, people, date(2025, 9, 15) + timedelta(days=shift))
+            earlier = _earlier_incident(team, people, date(2025, 9, 15) + timedelta(days=shift))
+    checkout, pool, flash_sale = (p.incident for p in postmortems)
+    for incident, related, note in (
+        (pool, earlier, "Same pool, same leak, six weeks earlier"),
+        (flash_sale, pool, "The same connection leak, under sale traffic"),
+        (flash_sale, earlier, ""),
+        (pool, checkout, "A leak in another release"),
+    ):
+        IncidentLink.objects.create(incident=incident, related=related, note=note)
     _other_team(password, today)
     return team, people, postmortems
 
 
 def _earlier_incident(team, people, day):
-    """A past incident without a postmortem, for the incident list."""
+    """A past incident without a postmortem, for the incident list and the links."""
     start = datetime.combine(day, time(9, 40), tzinfo=UTC)
-    Incident.objects.create(
+    return Incident.objects.create(
         title="Database connection pool exhausted",
         severity=Incident.Severity.SEV2,
         status=Incident.Status.RESOLVED,

@@ -238,10 +238,9 @@ class Document:
 
     @property
     def viewer_tag(self):
-        """The reader's teams, for the cache keys of markup that depends on them."""
-        if self.user.is_superuser:
-            return "all"
-        return ",".join(str(pk) for pk in sorted(self.team_ids))
+        """The reader, for the cache keys of markup that depends on their teams (kept per
+        person: asking for their teams would cost every page a query)."""
+        return f"u{self.user.pk}"
 
     @cached_property
     def similar_incidents(self):

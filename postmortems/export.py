@@ -229,6 +229,9 @@ class MarkdownExport:
                 fields.append((label, self.clock(value)))
         if incident.commander:
             fields.append(("Incident Commander", display_name(incident.commander)))
+        tags = [tag.name for tag in incident.tags.all()]
+        if tags:
+            fields.append(("Tags", ", ".join(tags)))
         return "\n".join(f"**{label}**: {value}  " for label, value in fields).rstrip()
 
     def clock(self, moment):

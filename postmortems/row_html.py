@@ -7,7 +7,7 @@ one, so that a change made without the services still shows), on whether the rea
 template itself. All of that is in the cache key, so a cached row is never stale and never
 needs invalidating: a change makes a new key. Rows carry no per-user data (no CSRF token:
 HTMX sends it in a header), so one entry serves everyone who may edit; the rows that name
-another team's incident only to its members (related incidents) are kept per reader's teams.
+another team's incident only to its members (related incidents) are kept per reader.
 
 The cache is Django's default cache: Redis when REDIS_URL is set (shared by every web
 process), local memory otherwise (each process keeps its own, which is as correct, only

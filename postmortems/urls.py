@@ -21,6 +21,7 @@ document_patterns = (
         path("sections/<slug:key>/", sections.section, name="section"),
         path("sections/<slug:key>/rows/", sections.section_rows, name="section_rows"),
         path("sections/<slug:key>/history/", sections.section_history, name="history"),
+        path("similar-incidents/", sections.similar, name="similar"),
         path(
             "sections/<slug:key>/history/<int:version>/restore/",
             sections.section_restore,

@@ -267,6 +267,7 @@ class ParsedDocument:
     review_meeting_at: datetime | None = None
     next_review_on: date | None = None
     written_on: date | None = None
+    tags: list[str] = field(default_factory=list)
 
     def count(self, target: str) -> int:
         return {
@@ -659,6 +660,7 @@ HEADER_LABELS: dict[str, str] = {
     "postmortem date": "written_on", "date of postmortem": "written_on",
     "title": "title", "review status": "review_status",
     "services affected": "services",
+    "tags": "tags", "labels": "tags",
 }  # fmt: skip
 HEADER_PIECES = ("preamble", "header", "group", "footer", "executive_summary")
 
@@ -797,6 +799,9 @@ class Reader:
                 unread.append(facts["status"])
         if "review_status" in facts:
             document.review_status = facts["review_status"].value
+        if "tags" in facts:
+            document.tags = [t.strip().strip("`#") for t in facts["tags"].value.split(",")]
+            document.tags = [t for t in document.tags if t]
         if "services" in facts:
             for name in _split_names(facts["services"].value):
                 row = service_row(facts["services"].line, name)

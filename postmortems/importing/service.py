@@ -20,7 +20,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentService, Service, Team, TimelineEvent
+from incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentService,
+    IncidentTag,
+    Service,
+    Team,
+    TimelineEvent,
+    normalize_tag,
+)
 
 from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS
 from ..layouts import LAYOUTS, SECTIONS
@@ -264,6 +273,7 @@ def write_import(plan: ImportPlan, *, by) -> Incident:
         if unmatched:
             _add_note(document, "Sign-off notes", "sign_off", unmatched)
         _rows(plan, incident, postmortem, by)
+        _links(plan, incident, postmortem)
         _record_revisions(incident, by)
     return Incident.objects.get(pk=incident.pk)
 
@@ -396,6 +406,9 @@ def _rows(plan: ImportPlan, incident: Incident, postmortem: Postmortem, by) -> N
             )
         )
     IncidentService.objects.bulk_create(impacts)
+    for name in dict.fromkeys(normalize_tag(tag) for tag in document.tags):
+        if name:
+            IncidentTag.objects.get_or_create(incident=incident, name=name[:50])
     TimelineEvent.objects.bulk_create(
         TimelineEvent(
             incident=incident,
@@ -472,6 +485,44 @@ ITEM_CATEGORY_WORDS = {
     "recover": ("circuit breaker", "rollback", "roll back", "backup", "restore", "failover",
                 "recover", "graceful"),
 }  # fmt: skip
+
+
+RELATED_BLOCK = re.compile(r"(?:\n\n|^)\*\*Related Incidents\*\*:\n((?:- [^\n]*(?:\n|$))+)\s*$")
+RELATED_LINE = re.compile(r"^- (INC-\d{4}-\d{4,}) \((\d{4}-\d{2}-\d{2})\): (.*)$")
+
+
+def _links(plan: ImportPlan, incident: Incident, postmortem: Postmortem) -> None:
+    """The export's "Related Incidents" list becomes links again, for incidents of this team
+    that it names exactly (reference, date and title); other lines stay text."""
+    text = postmortem.supporting_info
+    block = RELATED_BLOCK.search(text)
+    if not block:
+        return
+    kept = []
+    for line in block[1].strip("\n").split("\n"):
+        match = RELATED_LINE.match(line)
+        other = (
+            Incident.objects.filter(team=plan.team)
+            .with_reference(match[1])
+            .exclude(pk=incident.pk)
+            .first()
+            if match
+            else None
+        )
+        rest = match[3] if match else ""
+        note = rest[len(other.title) :].strip() if other and rest.startswith(other.title) else None
+        same_day = other is not None and f"{other.started_at.astimezone(UTC):%Y-%m-%d}" == match[2]
+        if note is None or not same_day or (note and not (note[0] == "(" and note[-1] == ")")):
+            kept.append(line)
+            continue
+        IncidentLink.objects.get_or_create(
+            incident=incident, related=other, defaults={"note": note[1:-1][:200]}
+        )
+    rest_of_text = text[: block.start()]
+    if kept:
+        rest_of_text += "\n\n**Related Incidents**:\n" + "\n".join(kept)
+    Postmortem.objects.filter(pk=postmortem.pk).update(supporting_info=rest_of_text.strip("\n"))
+    postmortem.supporting_info = rest_of_text.strip("\n")
 
 
 def guess_item_category(title: str) -> str:

@@ -25,6 +25,7 @@ from .base import (
 VIEW = "postmortems/partials/section_view.html"
 FORM = "postmortems/partials/section_form.html"
 HISTORY = "postmortems/partials/section_history.html"
+SIMILAR = "postmortems/partials/similar_incidents.html"
 CHUNK = "postmortems/partials/rows_chunk.html"
 
 
@@ -120,3 +121,13 @@ def section_restore(request, reference, key, version):
         response.status_code = 409
         return response
     return after_change(request, reference, key, incident)
+
+
+@require_GET
+def similar(request, reference):
+    """Earlier incidents that look like this one (same service, tag or title words), for the
+    authors to link; loaded when the related incidents section scrolls into view."""
+    incident = get_document_for(request.user, reference, edit=True)
+    section = Document(incident, request.user).section("related_incidents")
+    context = {"section": section, "similar": section.document.similar_incidents}
+    return render_fragment(request, SIMILAR, context)

@@ -119,6 +119,7 @@ def test_a_similar_incident_is_linked_with_a_note_from_the_document(jane, open_a
     IncidentLink.objects.filter(incident=incident).delete()
     page = open_as(jane, incident.get_absolute_url())
     earlier = Incident.objects.get(title="Database connection pool exhausted")
+    page.locator("#body-related_incidents").scroll_into_view_if_needed()
     similar = page.locator(".similar li", has_text=earlier.reference)
     expect(similar).to_be_visible()
     similar.get_by_role("link", name=re.compile("Link")).click()

@@ -209,3 +209,24 @@ def test_generated_postmortems_round_trip(data, layout, team, author, teammate):
         Path("/tmp/hyp-1.md").write_text(first)
         Path("/tmp/hyp-2.md").write_text(second)
     assert first == second
+
+
+def test_related_incidents_come_back_as_links_and_tags_as_tags(team, author, postmortem):
+    from incidents.models import IncidentLink, IncidentTag
+
+    incident = postmortem.incident
+    earlier = Incident.objects.create(
+        title="Pool (again)", team=team, started_at=incident.started_at - timedelta(days=30)
+    )
+    IncidentLink.objects.create(incident=incident, related=earlier, note="Same pool")
+    IncidentTag.objects.create(incident=incident, name="Database")
+    first = export_markdown(Postmortem.objects.get(pk=postmortem.pk))
+    assert "**Tags**: database" in first
+    assert (
+        f"- {earlier.reference} ({earlier.started_at:%Y-%m-%d}): Pool (again) (Same pool)" in first
+    )
+    copy = write_import(plan_import(first, team=team), by=author)
+    assert [(link.related, link.note) for link in copy.links_out.all()] == [(earlier, "Same pool")]
+    assert [tag.name for tag in copy.tags.all()] == ["database"]
+    assert "Related Incidents" not in copy.postmortem.supporting_info
+    assert export_markdown(copy.postmortem) == first  # its Incident ID is the original's

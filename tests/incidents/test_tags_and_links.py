@@ -261,7 +261,10 @@ def test_similar_past_incidents_are_offered_with_a_link_button(
     )
     IncidentService.objects.create(incident=later, service=service)
 
-    body = author_client.get(incident.get_absolute_url()).content.decode()
+    page = author_client.get(incident.get_absolute_url()).content.decode()
+    similar_url = reverse("postmortems:similar", args=[incident.reference])
+    assert f'hx-get="{similar_url}" hx-trigger="revealed"' in page  # loaded when scrolled to
+    body = author_client.get(similar_url, **HTMX).content.decode()
     similar = body[body.index("Similar past incidents") :]
     assert same_service.reference in similar
     assert "same service" in similar

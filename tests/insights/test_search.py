@@ -231,7 +231,9 @@ def test_a_pasted_timeline_is_indexed_though_it_is_one_bulk_insert(
     url = reverse("postmortems:timeline_paste", args=[incident.reference])
     with indexed():
         response = author_client.post(
-            url, {"text": "14:02 Jane acknowledged the heron alert\n14:05 Rolled back"}, **HTMX
+            url,
+            {"text": "14:02 Jane acknowledged the heron alert\n14:05 Rolled back", "confirm": "1"},
+            **HTMX,
         )
     assert response.status_code == 200
     assert hits(search(author_client, "heron")) == {"Checkout failing": [("timeline", "content")]}

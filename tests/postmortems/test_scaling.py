@@ -156,7 +156,8 @@ LIMITS = {
     "row edit form": 5,
     "section save": 7,
     "row save": 10,
-    "action item status": 11,
+    # The status change also tells the search index and the integrations (one read).
+    "action item status": 12,
     "row delete": 10,
     # The first poll of a page (a write) bringing a changed section (read in full, rendered).
     "presence poll": 7,
