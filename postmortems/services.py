@@ -611,7 +611,7 @@ def _row_write(incident, key, by, change, **extra):
 def _locked_row(section, incident, pk, base_version):
     # With what describing the row reads (an action item's owner), only the row locked.
     rows = section.display_rows(incident).select_for_update(of=("self",))
-    row = rows.filter(pk=pk).order_by().first()
+    row = section.row_of(incident, pk, rows)  # 404 for a row of another document
     if row is None:
         raise StaleEdit("", 0, gone=True)
     if base_version is not None and row.version != base_version:
