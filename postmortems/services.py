@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import IntegerField, Max, Prefetch, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
@@ -942,8 +943,15 @@ def add_comment(postmortem, section, author, body, parent=None):
     return comment
 
 
-def set_thread_resolved(comment, by, resolved):
+def set_thread_resolved(comment: Comment, by: Any, resolved: bool) -> Comment:
+    """Resolve (or reopen) the comment's thread; PermissionDenied (403) for anyone but those
+    Comment.may_be_resolved_by names, and the thread stays as it was."""
     thread = comment.parent or comment
+    if not thread.may_be_resolved_by(by):
+        raise PermissionDenied(
+            "Only the thread's author, the document's authors and its team's managers "
+            "can resolve or reopen this thread."
+        )
     thread.resolved_at = timezone.now() if resolved else None
     thread.resolved_by = by if resolved else None
     thread.save(update_fields=["resolved_at", "resolved_by"])
