@@ -116,6 +116,9 @@ class Postmortem(models.Model):
     def __str__(self):
         return f"Postmortem of {self.incident}"
 
+    def get_absolute_url(self):
+        return self.incident.get_absolute_url()
+
     def may_resolve_threads(self, user: Any) -> bool:
         """Who may resolve or reopen any comment thread on this document: its authors, the
         team that owns it (members edit it, managers sign it off), and staff. A reviewer
@@ -128,9 +131,6 @@ class Postmortem(models.Model):
             or incident.is_managed_by(user)
             or self.authors.filter(pk=user.pk).exists()
         )
-
-    def get_absolute_url(self):
-        return self.incident.get_absolute_url()
 
     def get_export_url(self):
         return reverse("postmortems:export", args=[self.incident.reference])
