@@ -17,7 +17,20 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// A secret shown once (a new API token, a webhook's signing secret) is selected when it gets
+// the focus, ready to copy: `data-select-on-focus` instead of an inline onfocus handler, which
+// the Content-Security-Policy refuses. focusin bubbles, so one listener serves every page;
+// an autofocused field may be focused before this script runs, hence the check at load too.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches && event.target.matches("input[data-select-on-focus]")) {
+    event.target.select();
+  }
+});
+
 document.addEventListener("DOMContentLoaded", () => {
+  const focused = document.activeElement;
+  if (focused && focused.matches("input[data-select-on-focus]")) focused.select();
+
   // A section someone else changed is swapped in by the presence poll; never over an editor
   // that is open in it (the server skips those too, this covers a race with the poll).
   document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
