@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
+    "axes",
     "incidents",
     "postmortems",
     "actionitems",
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into throttle.locked_out's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "postmortems.urls"
@@ -136,6 +139,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# Login throttling (django-axes; docs/design/security.md). After AXES_FAILURE_LIMIT failed
+# logins for one username from one address, that pair waits AXES_COOLOFF_TIME; a successful
+# login clears the count. Another address (the real owner at their desk) is not locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before a check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env_duration("AXES_COOLOFF_TIME", "PT15M")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A try during the lock starts the cool-off again: whoever keeps guessing stays locked out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "postmortems.throttle.locked_out"
+AXES_CLIENT_IP_CALLABLE = "postmortems.throttle.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# How many proxies of ours stand in front of the app and append to X-Forwarded-For (nginx in
+# docker-compose: 1). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since
+# anyone can send that header.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_REDIRECT_URL = "incidents:list"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -393,10 +417,7 @@ OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
 if OIDC_ENABLED:
-    AUTHENTICATION_BACKENDS = [
-        "django.contrib.auth.backends.ModelBackend",
-        "integrations.sso.EmailOIDCBackend",
-    ]
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "integrations.sso.EmailOIDCBackend"]
     OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
     OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT")
     OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT")
