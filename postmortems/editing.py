@@ -32,6 +32,7 @@ from incidents.models import (
     TimelineEvent,
 )
 
+from .forms import limit_model_text
 from .layouts import SECTIONS
 from .models import AdditionalSection, ContributingFactor, FiveWhy, FollowUp, Postmortem
 from .templatetags.studio import display_name
@@ -66,6 +67,7 @@ class EditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.incident = incident
         self.user = user
+        limit_model_text(self, self._meta.model._meta.label)  # postmortems/limits.py
         for field in self.fields.values():
             # The template's guiding question, where the text goes (from the seed's wording).
             if prompt and isinstance(field.widget, forms.Textarea):

@@ -34,6 +34,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from incidents.services import get_incident_for
 
+from . import limits
 from .editing import FIELD_SECTIONS, ROW_SECTIONS, as_json
 from .importing.parser import guess_kind, parse_paste
 from .merge import MergeConflict, merge_text
@@ -807,6 +808,12 @@ def read_paste(incident, text, zone="UTC"):
             (at.replace(second=0), description) for at, description in existing
         }:
             line.event, line.reason = None, "already in the timeline"
+        elif event is not None and (
+            problems := limits.too_long(
+                "incidents.TimelineEvent", {"description": event.description, "notes": event.notes}
+            )
+        ):
+            line.event, line.reason = None, str(limits.TextTooLong(problems))
     return lines
 
 
