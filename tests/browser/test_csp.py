@@ -92,6 +92,27 @@ def test_no_page_breaks_the_content_security_policy(sarah, open_as, live_server)
     assert violations(page, console) == []
 
 
+def test_a_too_long_section_is_counted_down_and_refused_with_the_text_kept(
+    sarah, open_as, live_server
+):
+    incident = Incident.objects.filter(
+        postmortem__isnull=False, team__memberships__user=sarah
+    ).first()
+    page = open_as(sarah, incident.get_absolute_url())
+    section = page.locator("#body-root_cause")
+    section.get_by_role("link", name="Edit Root Cause").click()
+    editor = section.locator("form[data-edit-form] textarea").first
+    editor.fill("a" * 45_000)
+    expect(section.locator(".limit-counter").first).to_have_text("5,000 characters left")
+    editor.fill("a" * 50_010)
+    expect(section.locator(".limit-counter").first).to_have_text(
+        "10 characters over the limit of 50,000"
+    )
+    section.get_by_role("button", name="Save").click()
+    expect(section).to_contain_text("Ensure this value has at most 50000 characters")
+    assert section.locator("form[data-edit-form] textarea").first.input_value() == "a" * 50_010
+
+
 def test_a_new_api_token_is_selected_without_an_inline_handler(sarah, open_as, live_server):
     page = open_as(sarah, reverse("api:tokens"))
     console = []
