@@ -2,6 +2,8 @@ from typing import Any
 
 from django import forms
 
+from postmortems.forms import limit_text
+
 from .models import ActionItem, EmailPreference, TeamFollowUpSettings, valid_timezones
 from .services import REASON_LENGTH
 
@@ -72,11 +74,11 @@ class EmailActionForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    reason = forms.CharField(
-        label="Reason (optional)",
-        required=False,
-        max_length=REASON_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    reason = limit_text(
+        forms.CharField(
+            label="Reason (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        ),
+        REASON_LENGTH,
     )
 
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from incidents.models import Membership
+from postmortems import limits
 from postmortems.models import Postmortem, Revision
 from postmortems.services import StaleEdit, save_row
 from postmortems.templatetags.studio import display_name
@@ -62,7 +63,7 @@ OWNER_ACTIONS = [
 # it; "Not mine" is the owner's word.
 MANAGER_ACTIONS = OWNER_ACTIONS[:-1]
 LONGEST_MOVE = timedelta(days=366)
-REASON_LENGTH = 500
+REASON_LENGTH = limits.REASON
 
 
 class LinkRefused(Exception):

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from actionitems.models import ActionItem
 from incidents.models import Incident, TimelineEvent
+from postmortems import limits
 from postmortems.layouts import SECTIONS
 from postmortems.models import Comment, Postmortem
 
@@ -285,7 +286,9 @@ class CommentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 class CommentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     section = serializers.ChoiceField(choices=list(SECTIONS))
-    body = serializers.CharField(max_length=20_000, help_text="Markdown; @username mentions.")
+    body = serializers.CharField(
+        max_length=limits.COMMENT, help_text="Markdown; @username mentions."
+    )
     parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident
+from postmortems import limits
 from postmortems.importing.parser import guess_kind
 from postmortems.importing.service import PersonMatch, match_person
 from postmortems.importing.times import TimeRefused, zone_named
@@ -154,12 +155,17 @@ def run(job_id: int) -> SlackImportJob:
 def _event(record: slack_import.SlackRecord, people: dict[str, PersonMatch]) -> dict[str, Any]:
     person = people.get(record.user_id or record.author)
     actor = display_name(person.user) if person and person.user else record.author
+    problems = list(record.problems)
+    text = record.text
+    if len(text) > limits.ROW_TEXT:  # Slack allows 40,000 characters in a message
+        text = text[: limits.ROW_TEXT - 1] + "…"
+        problems.append(f"message cut to {limits.ROW_TEXT:,} characters")
     return {
         "occurred_at": record.occurred_at,
-        "description": record.text,
+        "description": text,
         "actor": actor[:100],
-        "kind": guess_kind(record.text),
-        "notes": "; ".join(record.problems),
+        "kind": guess_kind(text),
+        "notes": "; ".join(problems)[: limits.ROW_TEXT],
     }
 
 

@@ -11,13 +11,15 @@ import copy
 import json
 import re
 from functools import cached_property
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms import modelform_factory
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -30,6 +32,7 @@ from incidents.models import (
     TimelineEvent,
 )
 
+from .forms import limit_model_text
 from .layouts import SECTIONS
 from .models import AdditionalSection, ContributingFactor, FiveWhy, FollowUp, Postmortem
 from .templatetags.studio import display_name
@@ -64,6 +67,7 @@ class EditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.incident = incident
         self.user = user
+        limit_model_text(self, self._meta.model._meta.label)  # postmortems/limits.py
         for field in self.fields.values():
             # The template's guiding question, where the text goes (from the seed's wording).
             if prompt and isinstance(field.widget, forms.Textarea):
@@ -374,6 +378,17 @@ class RowSection:
     def display_rows(self, incident):
         """Rows in the page's order with what their markup shows."""
         return self.rows(incident).select_related(*self.select_related)
+
+    def row_of(self, incident: Any, pk: int, rows: QuerySet | None = None) -> Any:
+        """The row `pk` of this document's list, or None if it was deleted (someone may have
+        deleted it while another person edited it). A row of another document is no row of
+        this one: 404, never "deleted meanwhile" nor a silent success. Every view and service
+        that takes a document and a row id looks the row up here."""
+        rows = self.display_rows(incident) if rows is None else rows
+        row = rows.filter(pk=pk).order_by().first()
+        if row is None and self.model._base_manager.filter(pk=pk).exists():
+            raise Http404(f"No such row in this document's {self.title.lower()}.")
+        return row
 
     # The order of the rows, for "the rows after this one" (loading a long list in chunks) and
     # "the row above" (moving): the model's ordering, with the primary key to break ties.

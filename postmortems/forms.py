@@ -1,8 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxLengthValidator
 
 from incidents.forms import IncidentForm
 
+from . import limits
 from .models import Comment, Postmortem, ReviewRequest
 from .templatetags.studio import display_name
 
@@ -44,6 +48,30 @@ class TimeZoneField(forms.CharField):
         return value
 
 
+def limit_text(field: forms.Field, limit: int) -> forms.Field:
+    """A multi-line text field of at most `limit` characters (postmortems/limits.py): the
+    form refuses more (422, the text kept), the help text says the limit and studio.js counts
+    down to it (data-limit). No maxlength attribute on a textarea: a browser would cut a long
+    paste silently, and the person would not know what was lost."""
+    assert isinstance(field, forms.CharField)
+    field.max_length = limit
+    field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+    field.validators.append(MaxLengthValidator(limit))
+    field.widget.attrs.pop("maxlength", None)
+    field.widget.attrs["data-limit"] = str(limit)
+    said = limits.help_text(limit)
+    field.help_text = f"{field.help_text} {said}".strip() if field.help_text else said
+    return field
+
+
+def limit_model_text(form: forms.BaseForm, label: str) -> None:
+    """Every limited text field of a model's form (see limits.TEXT_LIMITS)."""
+    for name, field in form.fields.items():
+        limit = limits.limit_of(label, name)
+        if limit is not None:
+            limit_text(field, limit)
+
+
 class TimelinePasteForm(forms.Form):
     text = forms.CharField(
         label="Paste events",
@@ -60,12 +88,15 @@ class TimelinePasteForm(forms.Form):
         help_text="One event per line, starting with a time: 14:02, 2:02 PM, [14:02], "
         "2026-03-02 14:02 UTC, 14:02 +02:00 or 14:02 PST. Markdown tables are read by their "
         "header names; **bold** events become key decisions. The date is the incident's.",
-        max_length=200_000,
     )
     zone = TimeZoneField(
         label="Times without a zone are in",
         help_text="UTC unless you say otherwise; every time is stored in UTC.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_text(self.fields["text"], limits.PASTE)
 
 
 class CommentForm(forms.ModelForm):
@@ -76,6 +107,10 @@ class CommentForm(forms.ModelForm):
         fields = ["body"]
         labels = {"body": "Comment"}
         widgets = {"body": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_model_text(self, "postmortems.Comment")
 
 
 class ReviewerForm(forms.Form):
@@ -96,14 +131,16 @@ class DecisionForm(forms.Form):
             (ReviewRequest.Decision.CHANGES_REQUESTED, "Request changes"),
         ]
     )
-    note = forms.CharField(
-        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    note = limit_text(
+        forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2})),
+        limits.NOTE,
     )
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(
-        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    note = limit_text(
+        forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2})),
+        limits.NOTE,
     )
 
 

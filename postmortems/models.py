@@ -1,5 +1,6 @@
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -117,6 +118,19 @@ class Postmortem(models.Model):
 
     def get_absolute_url(self):
         return self.incident.get_absolute_url()
+
+    def may_resolve_threads(self, user: Any) -> bool:
+        """Who may resolve or reopen any comment thread on this document: its authors, the
+        team that owns it (members edit it, managers sign it off), and staff. A reviewer
+        from another team comments; the people who write the document decide it is settled.
+        (A thread's own author may always resolve it: Comment.may_be_resolved_by.)"""
+        incident = self.incident
+        return bool(
+            user.is_staff
+            or incident.can_edit(user)  # a member or manager of the team, or a superuser
+            or incident.is_managed_by(user)
+            or self.authors.filter(pk=user.pk).exists()
+        )
 
     def get_export_url(self):
         return reverse("postmortems:export", args=[self.incident.reference])
@@ -264,6 +278,11 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"Comment by {self.author} on {self.get_section_display()}"
+
+    def may_be_resolved_by(self, user: Any) -> bool:
+        """The thread's author, or whoever may resolve the document's threads."""
+        thread = self.parent or self
+        return thread.author_id == user.pk or thread.postmortem.may_resolve_threads(user)
 
 
 class Mention(models.Model):

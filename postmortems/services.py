@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import IntegerField, Max, Prefetch, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
@@ -33,6 +34,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from incidents.services import get_incident_for
 
+from . import limits
 from .editing import FIELD_SECTIONS, ROW_SECTIONS, as_json
 from .importing.parser import guess_kind, parse_paste
 from .merge import MergeConflict, merge_text
@@ -611,7 +613,7 @@ def _row_write(incident, key, by, change, **extra):
 def _locked_row(section, incident, pk, base_version):
     # With what describing the row reads (an action item's owner), only the row locked.
     rows = section.display_rows(incident).select_for_update(of=("self",))
-    row = rows.filter(pk=pk).order_by().first()
+    row = section.row_of(incident, pk, rows)  # 404 for a row of another document
     if row is None:
         raise StaleEdit("", 0, gone=True)
     if base_version is not None and row.version != base_version:
@@ -806,6 +808,12 @@ def read_paste(incident, text, zone="UTC"):
             (at.replace(second=0), description) for at, description in existing
         }:
             line.event, line.reason = None, "already in the timeline"
+        elif event is not None and (
+            problems := limits.too_long(
+                "incidents.TimelineEvent", {"description": event.description, "notes": event.notes}
+            )
+        ):
+            line.event, line.reason = None, str(limits.TextTooLong(problems))
     return lines
 
 
@@ -942,8 +950,15 @@ def add_comment(postmortem, section, author, body, parent=None):
     return comment
 
 
-def set_thread_resolved(comment, by, resolved):
+def set_thread_resolved(comment: Comment, by: Any, resolved: bool) -> Comment:
+    """Resolve (or reopen) the comment's thread; PermissionDenied (403) for anyone but those
+    Comment.may_be_resolved_by names, and the thread stays as it was."""
     thread = comment.parent or comment
+    if not thread.may_be_resolved_by(by):
+        raise PermissionDenied(
+            "Only the thread's author, the document's authors and its team's managers "
+            "can resolve or reopen this thread."
+        )
     thread.resolved_at = timezone.now() if resolved else None
     thread.resolved_by = by if resolved else None
     thread.save(update_fields=["resolved_at", "resolved_by"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
+    "axes",
     "incidents",
     "postmortems",
     "actionitems",
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Compresses HTML (a long document shrinks about tenfold). BREACH needs a secret in a
     # compressed body next to text an attacker controls: the CSRF token is masked anew in every
     # response, and Django pads every gzipped response with random bytes ("Heal the Breach").
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into throttle.locked_out's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "postmortems.urls"
@@ -134,6 +139,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# Login throttling (django-axes; docs/design/security.md). After AXES_FAILURE_LIMIT failed
+# logins for one username from one address, that pair waits AXES_COOLOFF_TIME; a successful
+# login clears the count. Another address (the real owner at their desk) is not locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before a check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env_duration("AXES_COOLOFF_TIME", "PT15M")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A try during the lock starts the cool-off again: whoever keeps guessing stays locked out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "postmortems.throttle.locked_out"
+AXES_CLIENT_IP_CALLABLE = "postmortems.throttle.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# How many proxies of ours stand in front of the app and append to X-Forwarded-For (nginx in
+# docker-compose: 1). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since
+# anyone can send that header.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_REDIRECT_URL = "incidents:list"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -188,6 +214,28 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp; docs/design/security.md). Scripts and styles come only
+# from our own static files: no inline script, no inline event handler, no eval (htmx runs
+# with allowEval false, its indicator styles live in studio.css). Text people write is
+# sanitized already; this is the second wall if a sanitizer ever misses something. Charts are
+# inline SVG coloured by classes; images may be data: URLs (an SVG icon, a pasted screenshot).
+# SSO's "Log in with ..." is a link, not a form, so form-action 'self' never blocks the
+# provider's redirect.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 LOGGING = {
@@ -369,10 +417,7 @@ OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
 if OIDC_ENABLED:
-    AUTHENTICATION_BACKENDS = [
-        "django.contrib.auth.backends.ModelBackend",
-        "integrations.sso.EmailOIDCBackend",
-    ]
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "integrations.sso.EmailOIDCBackend"]
     OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
     OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT")
     OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT")

@@ -33,6 +33,7 @@ from incidents.models import (
 
 from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS
 from ..layouts import LAYOUTS, SECTIONS
+from ..limits import TextTooLong
 from ..models import (
     AdditionalSection,
     ContributingFactor,
@@ -266,6 +267,13 @@ def _start_of(document: ParsedDocument) -> datetime:
 def write_import(plan: ImportPlan, *, by) -> Incident:
     """Everything in one transaction: the incident, its postmortem, every row."""
     document = plan.document
+    try:
+        return _write(plan, document, by)
+    except TextTooLong as too_long:  # refused whole: an import is one transaction
+        raise ImportRefused(f"Some text is too long to keep: {too_long}.") from None
+
+
+def _write(plan: ImportPlan, document: ParsedDocument, by) -> Incident:
     with transaction.atomic():
         incident = _incident(plan, by)
         postmortem = _postmortem(plan, incident, by)

@@ -35,6 +35,8 @@ def render_comments(request, postmortem, key, form=None, status=200):
             "threads": comment_threads(postmortem, key),
             "form": form or CommentForm(),
             "open": True,
+            # The thread's own author may too (the template checks that per thread).
+            "may_resolve": postmortem.may_resolve_threads(request.user),
         },
         status=status,
     )

@@ -30,7 +30,11 @@ def import_postmortem(request):
     if request.POST.get("confirm") != "1":
         context = {"form": form, "plan": plan, "text": data["text"]}
         return render(request, PREVIEW if request.htmx else PAGE, context)
-    incident = write_import(plan, by=request.user)
+    try:
+        incident = write_import(plan, by=request.user)
+    except ImportRefused as refused:
+        form.add_error(None, str(refused))
+        return _again(request, form, status=422)
     if request.htmx:
         return HttpResponseClientRedirect(incident.get_absolute_url())
     return redirect(incident)

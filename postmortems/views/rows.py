@@ -66,7 +66,7 @@ def row_in_document(request, reference, key, pk, edit):
     """The document, the row section and the row itself (None if it was deleted)."""
     incident = get_document_for(request.user, reference, edit=edit, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
-    return incident, editable, editable.display_rows(incident).filter(pk=pk).first()
+    return incident, editable, editable.row_of(incident, pk)
 
 
 def new_row_initial(editable, incident, user, query):

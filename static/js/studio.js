@@ -17,7 +17,49 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// A secret shown once (a new API token, a webhook's signing secret) is selected when it gets
+// the focus, ready to copy: `data-select-on-focus` instead of an inline onfocus handler, which
+// the Content-Security-Policy refuses. focusin bubbles, so one listener serves every page;
+// an autofocused field may be focused before this script runs, hence the check at load too.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches && event.target.matches("input[data-select-on-focus]")) {
+    event.target.select();
+  }
+});
+
+// A text field with a length limit (data-limit, from postmortems/limits.py) shows how much
+// room is left once the text nears it, and says so when it is over: the server refuses more
+// with the text kept, this only tells before saving. No maxlength: a paste is never cut.
+function countDown(field) {
+  const limit = Number(field.dataset.limit);
+  let counter = field.nextElementSibling;
+  if (!counter || !counter.matches(".limit-counter")) {
+    counter = document.createElement("small");
+    counter.className = "limit-counter";
+    counter.setAttribute("aria-live", "polite");
+    field.after(counter);
+  }
+  const left = limit - field.value.length;
+  counter.hidden = left > limit * 0.2;
+  counter.classList.toggle("over", left < 0);
+  counter.textContent =
+    left < 0
+      ? `${(-left).toLocaleString()} characters over the limit of ${limit.toLocaleString()}`
+      : `${left.toLocaleString()} characters left`;
+}
+document.addEventListener("input", (event) => {
+  if (event.target.matches && event.target.matches("[data-limit]")) countDown(event.target);
+});
+function countAll(root) {
+  root.querySelectorAll("[data-limit]").forEach(countDown);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  countAll(document);
+  document.body.addEventListener("htmx:load", (event) => countAll(event.detail.elt));
+  const focused = document.activeElement;
+  if (focused && focused.matches("input[data-select-on-focus]")) focused.select();
+
   // A section someone else changed is swapped in by the presence poll; never over an editor
   // that is open in it (the server skips those too, this covers a race with the poll).
   document.body.addEventListener("htmx:oobBeforeSwap", (event) => {

@@ -43,7 +43,10 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was written.")
             return
-        incident = write_import(plan, by=user)
+        try:
+            incident = write_import(plan, by=user)
+        except ImportRefused as refused:
+            raise CommandError(str(refused)) from None
         self.stdout.write(incident.reference)
 
     def summary(self, plan):
