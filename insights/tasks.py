@@ -27,7 +27,7 @@ def reindex_recent_changes() -> int:
 
 
 @worker_ready.connect
-def catch_up(sender, **kwargs):  # type: ignore[no-untyped-def]
+def catch_up(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
     """A starting worker indexes what changed while none ran (or was never indexed)."""
     if settings.SWEEP_ON_WORKER_START:
         reindex_recent_changes.delay()

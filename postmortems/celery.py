@@ -12,7 +12,7 @@ app.autodiscover_tasks()
 
 
 @app.on_after_configure.connect
-def make_local_state_folder(sender, **kwargs):
+def make_local_state_folder(sender, **kwargs) -> None:
     """The embedded SQLite broker and beat's schedule live in VAR_DIR; create it on first run."""
     from django.conf import settings
 

@@ -19,7 +19,7 @@ class Check:
     hint: str = ""
 
 
-def _prefetched(instance, name):
+def _prefetched(instance, name) -> bool:
     return name in getattr(instance, "_prefetched_objects_cache", {})
 
 
@@ -156,7 +156,7 @@ class Finding:
     suggestion: str
 
 
-def find_blame(text, section=""):
+def find_blame(text, section: str = ""):
     findings = []
     for match in SENTENCE.finditer(text or ""):
         sentence = match.group(0).strip()

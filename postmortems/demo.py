@@ -122,7 +122,7 @@ def _earlier_incident(team, people, day):
     )
 
 
-def _other_team(password, today):
+def _other_team(password, today) -> None:
     """Another team, so that what a team may not see can be tried."""
     team, _ = Team.objects.get_or_create(name="Search", defaults={"slug": "search"})
     User = get_user_model()

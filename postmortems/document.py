@@ -64,7 +64,7 @@ class Document:
 
     ALL_ROWS = None
 
-    def __init__(self, incident, user, rows=..., rows_through=None, rows_after=None):
+    def __init__(self, incident, user, rows=..., rows_through=None, rows_after=None) -> None:
         self.incident = incident
         self.user = user
         self.rows_limit = settings.ROWS_CHUNK if rows is ... else rows
@@ -164,7 +164,7 @@ class Document:
             and not self.rows_after
         )
 
-    def read_bodies(self):
+    def read_bodies(self) -> None:
         """Read the cached bodies of every section a page shows, in one cache round trip
         (a fragment reads its own when it renders)."""
         if self.caches_bodies:
@@ -172,7 +172,7 @@ class Document:
                 cache.get_many([self.section(k).body_key for k in EDITABLE_SECTIONS])
             )
 
-    def body_html(self, section, oob=False):
+    def body_html(self, section, oob: bool = False):
         """A section's body (section_view.html), from the cache while its state holds. With
         `oob`, marked to be swapped in by id (the presence poll's refresh)."""
         if not self.caches_bodies:
@@ -237,7 +237,7 @@ class Document:
         return set(Membership.objects.filter(user=self.user).values_list("team_id", flat=True))
 
     @property
-    def viewer_tag(self):
+    def viewer_tag(self) -> str:
         """The reader, for the cache keys of markup that depends on their teams (kept per
         person: asking for their teams would cost every page a query)."""
         return f"u{self.user.pk}"
@@ -254,12 +254,12 @@ class Document:
         return list(self.postmortem.authors.all())
 
     @property
-    def is_author(self):
+    def is_author(self) -> bool:
         return self.user in self.authors
 
 
 class _SectionLookup:
-    def __init__(self, document):
+    def __init__(self, document) -> None:
         self.document = document
 
     def __getitem__(self, key):
@@ -300,15 +300,15 @@ class DocumentSection:
         return self.document.open_comments.get(self.key, 0)
 
     @property
-    def has_comments(self):
+    def has_comments(self) -> bool:
         return self.document.postmortem is not None and self.key in SECTIONS
 
     @property
-    def anchor(self):
+    def anchor(self) -> str:
         return f"section-{self.key}"
 
     @property
-    def body_id(self):
+    def body_id(self) -> str:
         return f"body-{self.key}"
 
     @property
@@ -360,7 +360,7 @@ class DocumentSection:
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()[:24]
 
     @property
-    def body_key(self):
+    def body_key(self) -> str:
         return f"pm:body:{self.state}"
 
     @property
@@ -424,7 +424,7 @@ class ReviewState:
     """What the review panel shows: the checklist, blaming sentences, reviewers, the record,
     and what this person may do."""
 
-    def __init__(self, document):
+    def __init__(self, document) -> None:
         self.document = document
         self.postmortem = document.postmortem
         self.user = document.user

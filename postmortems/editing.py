@@ -38,7 +38,7 @@ from .templatetags.studio import display_name
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs=None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
@@ -60,7 +60,7 @@ class EditForm(forms.ModelForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, initial=0)
 
-    def __init__(self, *args, incident, user, prompt="", **kwargs):
+    def __init__(self, *args, incident, user, prompt: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.incident = incident
         self.user = user
@@ -94,7 +94,7 @@ class RowForm(EditForm):
 
     parent_field = None
 
-    def _post_clean(self):
+    def _post_clean(self) -> None:
         super()._post_clean()
         exclude = self._get_validation_exclusions() - {self.parent_field}
         for constraint in self.instance._meta.constraints:
@@ -130,7 +130,7 @@ class LinkForm(RowForm):
     )
     field_order = ["other", "note"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.candidates = Incident.objects.visible_to(self.user).exclude(pk=self.incident.pk)
         recent = self.candidates.order_by("-started_at", "-pk").only("year", "number", "title")
@@ -210,7 +210,7 @@ class FieldSection:
     viewer_dependent = False
     restorable = True
 
-    def __init__(self, key, title, model, fields, template=None, depends_on=()):
+    def __init__(self, key, title, model, fields, template=None, depends_on=()) -> None:
         self.key = key
         self.title = title
         self.model = model
@@ -223,7 +223,7 @@ class FieldSection:
         # timeline): its rendering changes when theirs do.
         self.depends_on = tuple(depends_on)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<FieldSection {self.key}>"
 
     @property
@@ -247,7 +247,7 @@ class FieldSection:
 
     owner_object = target  # the row whose section_versions holds this section's version
 
-    def make_form(self, incident, user, data=None, version=0, prompt=""):
+    def make_form(self, incident, user, data=None, version: int = 0, prompt: str = ""):
         # A copy: validating the form writes the input into its instance, and the loaded
         # values are what the save compares with and records as the text before.
         return self.form_class(
@@ -289,7 +289,7 @@ class FieldSection:
     def values_from_snapshot(self, data):
         return {f.name: value_from_snapshot(f, data.get(f.name)) for f in self.model_fields}
 
-    def apply(self, instance, values):
+    def apply(self, instance, values) -> None:
         for field in self.model_fields:
             if not field.many_to_many:
                 setattr(instance, field.name, values[field.name])
@@ -311,15 +311,15 @@ class RowSection:
         parent,
         fields,
         describe_row,
-        order="position",
-        add_label="Add",
-        row_tag="li",
-        columns=1,
-        restorable=True,
+        order: str = "position",
+        add_label: str = "Add",
+        row_tag: str = "li",
+        columns: int = 1,
+        restorable: bool = True,
         form=RowForm,
         select_related=(),
         depends_on=(),
-    ):
+    ) -> None:
         self.key = key
         self.title = title
         self.model = model
@@ -339,7 +339,7 @@ class RowSection:
         self.select_related = tuple(select_related)  # what a row's read-only markup shows
         self.depends_on = tuple(depends_on)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<RowSection {self.key}>"
 
     @property
@@ -511,7 +511,7 @@ class LinkSection(RowSection):
     rows of an incident are the links made from it and the links made to it. Edited from
     either side; the form names the other incident, whichever side that is."""
 
-    def __init__(self, key, title):
+    def __init__(self, key, title) -> None:
         super().__init__(
             key,
             title,
@@ -556,7 +556,7 @@ class LinkSection(RowSection):
         end = "incident" if row.pk and row.related_id == form.incident.pk else "related"
         return {end: form.cleaned_data["other"], "note": form.cleaned_data["note"]}
 
-    def describe_values(self, values):
+    def describe_values(self, values) -> str:
         other = values.get("related") or values.get("incident")
         note = f": {values['note']}" if values["note"] else ""
         return f"↔ {other.reference} {other.title}{note}"
@@ -571,7 +571,7 @@ def _utc(moment):
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "—"
 
 
-def describe_event(event):
+def describe_event(event) -> str:
     mark = " ★ key decision" if event.is_key_decision else ""
     parts = [_utc(event.occurred_at), event.get_kind_display(), event.actor or "—"]
     if event.action_taken:
@@ -728,7 +728,7 @@ FIELD_SECTIONS["supporting_info"].viewer_dependent = True
 EDITABLE_SECTIONS = {**FIELD_SECTIONS, **ROW_SECTIONS}
 
 
-def register_row_section(section):
+def register_row_section(section) -> None:
     """A list section whose rows belong to an app above this one (action items): that app
     declares it here from its AppConfig.ready(), so the document never imports it."""
     ROW_SECTIONS[section.key] = section

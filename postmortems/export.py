@@ -32,7 +32,7 @@ STATUS_MARKS = {
 ROLE_NAMES = {"engineering_lead": "Engineering lead", "manager": "Manager"}
 
 
-def export_filename(postmortem):
+def export_filename(postmortem) -> str:
     return f"{postmortem.incident.reference}-postmortem.md"
 
 
@@ -59,7 +59,7 @@ def utc(moment):
     return moment.astimezone(UTC) if moment else None
 
 
-def day(moment):
+def day(moment) -> str:
     return f"{utc(moment):%Y-%m-%d}"
 
 
@@ -91,7 +91,7 @@ def relevel(text, level):
 
 
 class MarkdownExport:
-    def __init__(self, postmortem, layout=None):
+    def __init__(self, postmortem, layout=None) -> None:
         self.postmortem = postmortem
         self.incident = postmortem.incident
         self.layout = layout or postmortem.layout
@@ -234,7 +234,7 @@ class MarkdownExport:
             fields.append(("Tags", ", ".join(tags)))
         return "\n".join(f"**{label}**: {value}  " for label, value in fields).rstrip()
 
-    def clock(self, moment):
+    def clock(self, moment) -> str:
         """HH:MM UTC on the incident's day, with the date on any other day."""
         moment = utc(moment)
         seconds = f":{moment:%S}" if moment.second else ""
@@ -478,7 +478,7 @@ class MarkdownExport:
                 lines.append(indent(follow_up.notes, 2, first=True))
         return "\n".join(lines)
 
-    def section_additional_sections(self):
+    def section_additional_sections(self) -> str:
         return ""
 
     # The seeds' closing "Sign-off" block, from the review record.
@@ -521,7 +521,7 @@ def bullets(pairs):
     return "\n".join(f"- **{label}**: {value}" for label, value in pairs if value not in (None, ""))
 
 
-def indent(text, spaces, first=False):
+def indent(text, spaces, first: bool = False):
     """Continuation lines of a list item, indented under it."""
     pad = " " * spaces
     lines = (text or "").split("\n")

@@ -93,7 +93,7 @@ def _shifted(line, shift):
 
 
 class NestedListExtension(Extension):
-    def extendMarkdown(self, md):
+    def extendMarkdown(self, md) -> None:
         md.preprocessors.register(NestedListIndent(md), "nested_list_indent", 35)
 
 

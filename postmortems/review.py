@@ -21,7 +21,7 @@ Role = ReviewRequest.Role
 class TransitionRefused(Exception):
     """A step the workflow does not allow; `status` is the HTTP status a view answers with."""
 
-    def __init__(self, message, status=409):
+    def __init__(self, message, status: int = 409) -> None:
         self.message = message
         self.status = status
         super().__init__(message)
@@ -55,7 +55,7 @@ def _locked(postmortem):
     )
 
 
-def _move(postmortem, to_status, by, note=""):
+def _move(postmortem, to_status, by, note: str = "") -> None:
     ReviewEvent.objects.create(
         postmortem=postmortem,
         kind=ReviewEvent.Kind.STATUS,
@@ -114,7 +114,7 @@ def remove_reviewer(review_request, by):
             _approve_if_signed_off(postmortem, by)
 
 
-def request_review(postmortem, by, note=""):
+def request_review(postmortem, by, note: str = ""):
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -147,7 +147,7 @@ def request_review(postmortem, by, note=""):
         return postmortem
 
 
-def decide(review_request, by, decision, note=""):
+def decide(review_request, by, decision, note: str = ""):
     with transaction.atomic():
         postmortem = _locked(review_request.postmortem)
         review_request = ReviewRequest.objects.select_for_update().get(pk=review_request.pk)
@@ -195,7 +195,7 @@ def decide(review_request, by, decision, note=""):
         return postmortem
 
 
-def _approve_if_signed_off(postmortem, by):
+def _approve_if_signed_off(postmortem, by) -> None:
     requests = list(postmortem.review_requests.select_related("reviewer"))
     team = postmortem.incident.team
     everyone_approved = bool(requests) and all(r.decision == Decision.APPROVED for r in requests)
@@ -207,7 +207,7 @@ def _approve_if_signed_off(postmortem, by):
         _move(postmortem, Status.APPROVED, by, "Every reviewer approved.")
 
 
-def withdraw(postmortem, by, note=""):
+def withdraw(postmortem, by, note: str = ""):
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -217,7 +217,7 @@ def withdraw(postmortem, by, note=""):
         return postmortem
 
 
-def publish(postmortem, by, note=""):
+def publish(postmortem, by, note: str = ""):
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)

@@ -86,11 +86,11 @@ def _owner_id(owner):
     return INCIDENT_ID if owner == "incident" else POSTMORTEM_ID
 
 
-def _column(model, name):
+def _column(model, name) -> str:
     return f'"{model._meta.db_table}"."{model._meta.get_field(name).column}"'
 
 
-def row_count(section, condition=""):
+def row_count(section, condition: str = ""):
     """How many rows a list section has (that match the SQL `condition`)."""
     table = section.model._meta.db_table
     owner = _owner_id(section.parent)
@@ -213,7 +213,7 @@ def start_postmortem(incident, template, by):
 class StaleEdit(Exception):
     """Someone saved the section (or row) after the editor loaded it."""
 
-    def __init__(self, current_text, current_version, revision=None, gone=False):
+    def __init__(self, current_text, current_version, revision=None, gone: bool = False) -> None:
         self.current_text = current_text
         self.current_version = current_version
         self.revision = revision  # who changed it, and when
@@ -267,7 +267,7 @@ def _insert_revision(incident, key, version, old_text, new_text, data, by, **ext
     )
 
 
-def _record(incident, key, old_text, new_text, data, by, restored_from=None, *, note=""):
+def _record(incident, key, old_text, new_text, data, by, restored_from=None, *, note: str = ""):
     """Record a change made some other way (an import, a script) as the section's next
     revision, bumping its version. Call inside the change's transaction."""
     version = _bump(incident, key)
@@ -279,7 +279,7 @@ def _record(incident, key, old_text, new_text, data, by, restored_from=None, *, 
     return revision
 
 
-def _resynced(incident, key, error, section_text=""):
+def _resynced(incident, key, error, section_text: str = ""):
     """After an IntegrityError: if the version map is behind the revisions (a revision was
     written without bumping it), take the revisions' word and answer StaleEdit (a 409, and the
     next save goes through); any other integrity error is raised as it is."""
@@ -303,7 +303,7 @@ def _field_update(section, values):
     return fields
 
 
-def _apply_in_memory(section, owner, values, version):
+def _apply_in_memory(section, owner, values, version) -> None:
     for field in section.model_fields:
         if not field.many_to_many:
             setattr(owner, field.name, values[field.name])
@@ -311,7 +311,9 @@ def _apply_in_memory(section, owner, values, version):
     remember_version(owner, section.key, version)
 
 
-def _write_fields(incident, section, owner, old_values, values, by, version, m2m=True, **extra):
+def _write_fields(
+    incident, section, owner, old_values, values, by, version, m2m: bool = True, **extra
+):
     """Inside a transaction, after the owner row was updated: many-to-many fields and the
     revision. The first revision also keeps the values before it, the base of a merge with
     someone who started from version 0."""
@@ -530,7 +532,7 @@ def record_row_edits(
     """Record rows changed some other way (the admin): `rows` is [(pk, row before or None, row
     after or None)]. Call inside the change's transaction, after it."""
 
-    def report(changes):
+    def report(changes) -> None:
         for pk, before, after in rows:
             changes.add(pk, before, after)
 
@@ -556,11 +558,11 @@ def restore_revision(
 class RowChanges:
     """The rows one change touched, as they were before and after it."""
 
-    def __init__(self, section):
+    def __init__(self, section) -> None:
         self.section = section
         self.rows = []  # (pk, row before or None, row after or None)
 
-    def add(self, pk, before, after):
+    def add(self, pk, before, after) -> None:
         self.rows.append((pk, before, after))
 
     def data(self):
@@ -673,7 +675,7 @@ def save_row(
 def delete_row(incident: Incident, key: str, pk: int, by: Any, base_version: int) -> None:
     section = ROW_SECTIONS[key]
 
-    def delete(changes):
+    def delete(changes) -> None:
         row = _locked_row(section, incident, pk, base_version)
         before = copy.copy(row)
         row.delete()
@@ -755,7 +757,7 @@ def _without_version(data):
     return {name: value for name, value in data.items() if name != "version"}
 
 
-def _apply_rows(section, incident, current, target, changes):
+def _apply_rows(section, incident, current, target, changes) -> None:
     """Make the list `target` ({pk: snapshot}): delete, update, then re-create (with the pk it
     had, so that later deltas still name it, and a version it never had, so that no cached
     markup of an older version is shown for it)."""
@@ -781,7 +783,7 @@ def _apply_rows(section, incident, current, target, changes):
             changes.add(pk, None, row)
 
 
-def _restore_whole_list(section, incident, current, data, changes):
+def _restore_whole_list(section, incident, current, data, changes) -> None:
     for pk, row in current.items():
         changes.add(pk, copy.copy(row), None)
         row.delete()
@@ -794,7 +796,7 @@ def _restore_whole_list(section, incident, current, data, changes):
         changes.add(row.pk, None, row)
 
 
-def read_paste(incident, text, zone="UTC"):
+def read_paste(incident, text, zone: str = "UTC"):
     """Each line of pasted notes, accepted as an event or refused with the reason; events
     already in the timeline (same minute, same text) are refused as duplicates."""
     day = incident.started_at.astimezone(UTC).date()
@@ -837,14 +839,14 @@ def presence_cutoff(now=None):
     return (now or timezone.now()) - timedelta(seconds=settings.PRESENCE_TTL_SECONDS)
 
 
-def heartbeat(incident, user, editing="", now=None):
+def heartbeat(incident, user, editing: str = "", now=None) -> None:
     """Note that `user` has the document open; forget everyone who stopped polling."""
     now = now or timezone.now()
     _upsert_presence(incident, user, editing, now)
     Presence.objects.filter(incident=incident, last_seen__lt=presence_cutoff(now)).delete()
 
 
-def _upsert_presence(incident, user, editing, now):
+def _upsert_presence(incident, user, editing, now) -> None:
     Presence.objects.bulk_create(
         [Presence(incident=incident, user=user, editing=editing[:40], last_seen=now)],
         update_conflicts=True,
@@ -896,7 +898,7 @@ def touch_presence(
     return [Here(r[0], f"{r[3]} {r[4]}".strip() or r[5], r[1]) for r in others]
 
 
-def leave(incident, user):
+def leave(incident, user) -> None:
     Presence.objects.filter(incident=incident, user=user).delete()
 
 

@@ -18,5 +18,5 @@ comment_posted = Signal()
 section_saved = Signal()
 
 
-def send_on_commit(signal, sender, **kwargs):
+def send_on_commit(signal, sender, **kwargs) -> None:
     transaction.on_commit(lambda: signal.send(sender=sender, **kwargs))

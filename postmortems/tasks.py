@@ -8,11 +8,11 @@ from .models import Heartbeat
 
 
 @shared_task(ignore_result=True)
-def heartbeat():
+def heartbeat() -> None:
     """Beat queues this every minute; a worker running it is what /readyz calls alive."""
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
 
 
 @worker_ready.connect
-def first_heartbeat(sender, **kwargs):
+def first_heartbeat(sender, **kwargs) -> None:
     heartbeat.delay()

@@ -666,7 +666,7 @@ HEADER_PIECES = ("preamble", "header", "group", "footer", "executive_summary")
 
 
 class Reader:
-    def __init__(self, document: ParsedDocument, zone: tzinfo):
+    def __init__(self, document: ParsedDocument, zone: tzinfo) -> None:
         self.document = document
         self.zone = zone
         self.texts: dict[str, list[str]] = {}

@@ -9,7 +9,7 @@ from postmortems.models import Postmortem
 class Command(BaseCommand):
     help = "Print a postmortem as Markdown, in its template's shape or another layout's."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("reference", help="The incident's reference, e.g. INC-2026-0001.")
         parser.add_argument("--layout", choices=sorted(LAYOUTS), help="Default: its template.")
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         "line, the created incident's reference."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("path", help="A Markdown file (- for standard input).")
         parser.add_argument("--team", required=True, help="The team's slug.")
         parser.add_argument("--author", help="Username recorded as importing it.")
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--zone", default="UTC", help="Zone of times written without one.")
         parser.add_argument("--dry-run", action="store_true", help="Show the plan, write nothing.")
 
-    def handle(self, *args, path, team, author=None, template=None, zone="UTC", **options):
+    def handle(self, *args, path, team, author=None, template=None, zone: str = "UTC", **options):
         try:
             raw = self.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
         except OSError as error:
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         incident = write_import(plan, by=user)
         self.stdout.write(incident.reference)
 
-    def summary(self, plan):
+    def summary(self, plan) -> None:
         document = plan.document
         write = self.stdout.write
         write(f"Title: {document.title}")
