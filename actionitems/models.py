@@ -382,7 +382,7 @@ class TeamFollowUpSettings(models.Model):
         return f"Follow-up settings of {self.team}"
 
     @classmethod
-    def for_team(cls, team: Team) -> "TeamFollowUpSettings":
+    def for_team(cls, team: Team) -> TeamFollowUpSettings:
         """The team's settings, or (unsaved) the defaults it gets until a manager saves some."""
         found = cls.objects.filter(team=team).first()
         return found if found is not None else cls(team=team, **env_defaults())

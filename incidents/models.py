@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, timedelta
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models.sql.compiler import SQLCompiler
-    from django_stubs_ext import StrOrPromise
 
 REFERENCE_PATTERN = re.compile(r"^INC-(?P<year>\d{4})-(?P<number>\d{4,})$")
 
@@ -173,7 +171,7 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             }
         )
 
-    def similar_to(self, incident: "Incident", limit: int = 5) -> list["Incident"]:
+    def similar_to(self, incident: Incident, limit: int = 5) -> list[Incident]:
         """Earlier incidents that look like this one, best first: shared services and tags,
         and on PostgreSQL words of the title in common (stemmed: "exhausted" ~ "exhaustion").
         Each comes with `shared_services`, `shared_tags` and `title_match` (0..1) for the page
@@ -433,7 +431,7 @@ class Incident(models.Model):
             return bool(getattr(self, name))
         return None
 
-    def linked_incidents(self) -> list[tuple["Incident", "IncidentLink"]]:
+    def linked_incidents(self) -> list[tuple[Incident, IncidentLink]]:
         """(the other incident, the link) for every link of this incident, made from either
         side, oldest incident first; reads the prefetched `links_out` and `links_in`."""
         ends = [(link.related, link) for link in self.links_out.all()]

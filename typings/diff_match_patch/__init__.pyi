@@ -1,4 +1,5 @@
-# diff-match-patch: the diff part postmortems/diffs.py uses (operations: -1 delete, 0 equal, 1 insert).
+# diff-match-patch: the diff part postmortems/diffs.py uses
+# (operations: -1 delete, 0 equal, 1 insert).
 class diff_match_patch:
     Diff_Timeout: float
     Diff_EditCost: int
