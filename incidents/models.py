@@ -584,7 +584,7 @@ def normalize_tag(name: str) -> str:
 
 
 class IncidentTagQuerySet(models.QuerySet["IncidentTag"]):
-    def names_for_teams(self, teams: Iterable[Team] | models.QuerySet[Team]) -> list[str]:
+    def names_for_teams(self, teams: Iterable[Team | int] | models.QuerySet[Team]) -> list[str]:
         """The tags these teams already use, most used first: what the tag field suggests."""
         return list(
             self.filter(incident__team__in=teams)

@@ -8,9 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
+
+# Generic Django classes (ModelForm[Incident], ModelAdmin[...]) at runtime, as the annotations
+# that mypy checks write them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
