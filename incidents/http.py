@@ -13,7 +13,7 @@ from django_htmx.middleware import HtmxDetails
 
 
 class AuthenticatedRequest(HttpRequest):
-    user: User  # type: ignore[assignment]
+    user: User
 
 
 class HtmxRequest(AuthenticatedRequest):
