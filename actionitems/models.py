@@ -103,6 +103,9 @@ class ActionItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ActionItemQuerySet.as_manager()
+    # Set on the rows the weekly digest lists (emails.digest_email), read by its templates.
+    url: str
+    is_late: bool
 
     class Meta:
         ordering = ["position", "pk"]
