@@ -6,6 +6,7 @@ defaults that let `manage.py runserver` work on a fresh machine (SQLite, console
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import django_stubs_ext
@@ -22,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
-def env_hours(name, default):
+def env_hours(name: str, default: str) -> tuple[int, int]:
     """A span of hours of the day, "8-18": from 08:00 until 18:00."""
     value = env.str(name, default=default)
     start, _, end = value.partition("-")
@@ -31,7 +32,7 @@ def env_hours(name, default):
     return int(start), int(end)
 
 
-def env_duration(name, default):
+def env_duration(name: str, default: str) -> timedelta:
     value = env.str(name, default=default)
     duration = parse_duration(value)
     if duration is None or duration <= timedelta(0):
@@ -195,7 +196,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

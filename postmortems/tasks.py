@@ -1,5 +1,7 @@
 """Celery tasks of the project itself."""
 
+from typing import Any
+
 from celery import shared_task
 from celery.signals import worker_ready
 from django.utils import timezone
@@ -14,5 +16,5 @@ def heartbeat() -> None:
 
 
 @worker_ready.connect
-def first_heartbeat(sender, **kwargs) -> None:
+def first_heartbeat(sender: Any, **kwargs: Any) -> None:
     heartbeat.delay()
