@@ -242,8 +242,9 @@ def test_import_command_reads_a_stream_it_is_given(team):
 
 
 def test_an_upload_of_unknown_size_is_read_and_still_limited():
-    """An upload may not announce its size (UploadedFile.size is None): it used to raise
-    TypeError comparing None with the limit; now what is read decides."""
+    """An upload may not announce its size (UploadedFile.size is None): read_upload used to
+    raise TypeError comparing None with the limit; now what is read decides. (The page's
+    FileField refuses such an upload as empty first; other callers, e.g. a script, do not.)"""
     from django.core.files.uploadedfile import UploadedFile
 
     from postmortems.importing.service import MAX_IMPORT_BYTES, ImportRefused, read_upload
