@@ -65,7 +65,7 @@ incident_patterns: tuple[list[URLPattern | URLResolver], str] = (
 )
 
 # Apps above this one (action items, insights, integrations, the API) are included by name,
-# never imported: dependencies point down (see the layering in the README).
+# never imported: dependencies point down (docs/design/types-and-layers.md).
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work"), name="home"),
     path("", include("actionitems.home_urls")),
