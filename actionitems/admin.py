@@ -12,7 +12,7 @@ from .models import (
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(admin.ModelAdmin):
+class ActionItemAdmin(admin.ModelAdmin[ActionItem]):
     list_display = ["title", "owner", "priority", "status", "due_date", "postmortem"]
     list_filter = ["status", "priority", "category", "term"]
     search_fields = ["title", "description"]
@@ -24,7 +24,7 @@ class ActionItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(admin.ModelAdmin[Notification]):
     """Where an operator sees what was sent, what is pending and why sending failed."""
 
     list_display = ["kind", "recipient", "object_id", "period", "status", "attempts", "sent_at"]
@@ -36,7 +36,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailPreference)
-class EmailPreferenceAdmin(admin.ModelAdmin):
+class EmailPreferenceAdmin(admin.ModelAdmin[EmailPreference]):
     list_display = ["user", "timezone", "weekly_digest", "nudges", "mentions", "overdue_reminders"]
     list_filter = ["weekly_digest", "nudges", "mentions", "overdue_reminders"]
     search_fields = ["user__username", "user__email"]
@@ -45,7 +45,7 @@ class EmailPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(TeamFollowUpSettings)
-class TeamFollowUpSettingsAdmin(admin.ModelAdmin):
+class TeamFollowUpSettingsAdmin(admin.ModelAdmin[TeamFollowUpSettings]):
     list_display = [
         "team",
         "reminder_cadence",
@@ -61,7 +61,7 @@ class TeamFollowUpSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailAction)
-class EmailActionAdmin(admin.ModelAdmin):
+class EmailActionAdmin(admin.ModelAdmin[EmailAction]):
     """The log of changes made from emails' one-click links: read only."""
 
     list_display = ["created_at", "actor", "action", "item", "from_due", "to_due"]
@@ -73,7 +73,7 @@ class EmailActionAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeetingInvite)
-class MeetingInviteAdmin(admin.ModelAdmin):
+class MeetingInviteAdmin(admin.ModelAdmin[MeetingInvite]):
     list_display = ["postmortem", "starts_at", "sequence", "updated_at"]
     readonly_fields = [f.name for f in MeetingInvite._meta.fields]
     list_select_related = ["postmortem__incident"]

@@ -421,7 +421,7 @@ def digest_email(notification: Notification, now: datetime) -> Email | None:
     groups: dict[Postmortem, list[ActionItem]] = {}
     for item in items:
         item.url = absolute(item.get_absolute_url())
-        item.is_late = item.due_date < today
+        item.is_late = item.is_overdue(today)  # False without a due date, never a TypeError
         groups.setdefault(item.postmortem, []).append(item)
     overdue = sum(item.is_late for item in items)
     return Email(

@@ -1,10 +1,13 @@
+from __future__ import annotations
+
 import django_filters
 from django import forms
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from incidents.filters import user_teams
 
-from .models import ActionItem
+from .models import ActionItem, ActionItemQuerySet
 
 NOT_DONE = "not_done"
 
@@ -17,7 +20,9 @@ class ActionItemFilter(django_filters.FilterSet):
         method="only_overdue", label="Only overdue", widget=forms.CheckboxInput
     )
     team = django_filters.ModelChoiceFilter(
-        field_name="postmortem__incident__team", queryset=user_teams, empty_label="All my teams"
+        field_name="postmortem__incident__team",
+        queryset=user_teams,  # type: ignore[arg-type]  # called with the request
+        empty_label="All my teams",
     )
     status = django_filters.ChoiceFilter(
         choices=[(NOT_DONE, "Not done yet"), *ActionItem.Status.choices],
@@ -29,13 +34,20 @@ class ActionItemFilter(django_filters.FilterSet):
         model = ActionItem
         fields = ["mine", "overdue", "team", "status"]
 
-    def only_mine(self, queryset, name, value):
-        return queryset.filter(owner=self.request.user) if value else queryset
+    def only_mine(self, queryset: ActionItemQuerySet, name: str, value: bool) -> ActionItemQuerySet:
+        if not value or self.request is None:
+            return queryset
+        user = self.request.user
+        return queryset.filter(owner=user) if isinstance(user, User) else queryset.none()
 
-    def only_overdue(self, queryset, name, value):
+    def only_overdue(
+        self, queryset: ActionItemQuerySet, name: str, value: bool
+    ) -> ActionItemQuerySet:
         return queryset.overdue(timezone.localdate()) if value else queryset
 
-    def with_status(self, queryset, name, value):
+    def with_status(
+        self, queryset: ActionItemQuerySet, name: str, value: str
+    ) -> ActionItemQuerySet:
         if value == NOT_DONE:
             return queryset.open()
         return queryset.filter(status=value)

@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 import zoneinfo
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,20 +19,25 @@ from postmortems.models import Postmortem, Revision
 
 from .cadence import DAILY, EVERY_N_DAYS, WEEKDAY_NAMES, Cadence, weekday_number
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-class ActionItemQuerySet(models.QuerySet):
-    def visible_to(self, user):
+
+class ActionItemQuerySet(models.QuerySet["ActionItem"]):
+    def visible_to(self, user: User) -> ActionItemQuerySet:
         if user.is_superuser:
             return self
         return self.filter(postmortem__incident__in=Incident.objects.visible_to(user))
 
-    def open(self):
+    def open(self) -> ActionItemQuerySet:
         return self.exclude(status__in=ActionItem.CLOSED_STATUSES)
 
-    def overdue(self, today=None):
+    def overdue(self, today: date | None = None) -> ActionItemQuerySet:
         return self.open().filter(due_date__lt=today or timezone.localdate())
 
-    def due_soon(self, within=timedelta(days=2), today=None):
+    def due_soon(
+        self, within: timedelta = timedelta(days=2), today: date | None = None
+    ) -> ActionItemQuerySet:
         today = today or timezone.localdate()
         return self.open().filter(due_date__gte=today, due_date__lte=today + within)
 
@@ -95,6 +103,9 @@ class ActionItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ActionItemQuerySet.as_manager()
+    # Set on the rows the weekly digest lists (emails.digest_email), read by its templates.
+    url: str
+    is_late: bool
 
     class Meta:
         ordering = ["position", "pk"]
@@ -114,10 +125,10 @@ class ActionItem(models.Model):
             models.Index(fields=["owner", "status"]),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # completed_at follows the status, whoever changes it (form, admin, one-click button).
         if self.status in self.CLOSED_STATUSES:
             self.completed_at = self.completed_at or timezone.now()
@@ -127,15 +138,15 @@ class ActionItem(models.Model):
             kwargs["update_fields"] = {*kwargs["update_fields"], "completed_at"}
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("actionitems:detail", args=[self.pk])
 
-    def clean(self):
+    def clean(self) -> None:
         if self.owner_id is not None and self.owner_name:
             raise ValidationError({"owner_name": "Choose an account or write a name, not both."})
 
     @property
-    def owner_display(self):
+    def owner_display(self) -> str:
         """Who owns it, as people read it: the account's name or the free-text owner."""
         if self.owner is not None:
             return self.owner.get_full_name() or self.owner.get_username()
@@ -147,20 +158,20 @@ class ActionItem(models.Model):
         return self.owner_id is None and bool(self.owner_name)
 
     @property
-    def has_owner(self):
+    def has_owner(self) -> bool:
         return self.owner_id is not None or bool(self.owner_name)
 
     @property
-    def is_closed(self):
+    def is_closed(self) -> bool:
         return self.status in self.CLOSED_STATUSES
 
-    def is_overdue(self, today=None):
+    def is_overdue(self, today: date | None = None) -> bool:
         if self.is_closed or self.due_date is None:
             return False
         return self.due_date < (today or timezone.localdate())
 
     @property
-    def overdue(self):
+    def overdue(self) -> bool:
         return self.is_overdue()
 
 
@@ -228,7 +239,7 @@ class Notification(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient} ({self.period}): {self.status}"
 
     @property
@@ -280,7 +291,7 @@ class EmailPreference(models.Model):
         "turning them off.",
     )
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Email preferences of {self.user}"
 
     @property
@@ -374,7 +385,7 @@ class TeamFollowUpSettings(models.Model):
         return f"Follow-up settings of {self.team}"
 
     @classmethod
-    def for_team(cls, team: Team) -> "TeamFollowUpSettings":
+    def for_team(cls, team: Team) -> TeamFollowUpSettings:
         """The team's settings, or (unsaved) the defaults it gets until a manager saves some."""
         found = cls.objects.filter(team=team).first()
         return found if found is not None else cls(team=team, **env_defaults())

@@ -144,6 +144,8 @@ def overdue_candidates(now: datetime) -> Iterator[Candidate]:
         .iterator(chunk_size=BATCH)
     )
     for pk, owner_id, owner_name, due_date, team_id in items:
+        if due_date is None:  # not selected (NULL is never overdue); narrows the type
+            continue
         cadence = teams.cadence(team_id)
         managers = teams.managers.get(team_id, ())
         stand_ins = managers if owner_id is None and owner_name else ()
@@ -177,6 +179,8 @@ def due_soon_candidates(now: datetime) -> Iterator[Candidate]:
         .iterator(chunk_size=BATCH)
     )
     for pk, owner_id, due_date, team_id in items:
+        if due_date is None:  # not selected (NULL is in no date range); narrows the type
+            continue
         cadence = teams.cadence(team_id)
         recipients = [owner_id] if owner_id is not None else teams.managers.get(team_id, ())
         for user_id in recipients:

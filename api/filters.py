@@ -28,13 +28,14 @@ class UTCDateTimeField(forms.DateTimeField):
             raise forms.ValidationError("Not a time we can compare.") from None
 
 
-class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]
-    field_class = UTCDateTimeField
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField  # type: ignore[assignment]  # a subclass of the stubs' field
 
 
 class ApiIncidentFilter(IncidentFilter):
     q = django_filters.CharFilter(method="search", label="Title, service or reference")
-    team = django_filters.CharFilter(field_name="team__slug", label="Team (slug)")
+    # The API names teams and owners by slug and username, not by id as the pages do.
+    team = django_filters.CharFilter(field_name="team__slug", label="Team (slug)")  # type: ignore[assignment]
     external_id = django_filters.CharFilter()
     started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
@@ -48,7 +49,9 @@ class ApiIncidentFilter(IncidentFilter):
 
 
 class ApiActionItemFilter(ActionItemFilter):
-    team = django_filters.CharFilter(field_name="postmortem__incident__team__slug", label="Team")
+    team = django_filters.CharFilter(  # type: ignore[assignment]
+        field_name="postmortem__incident__team__slug", label="Team"
+    )
     incident = django_filters.CharFilter(method="of_incident", label="Incident reference")
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner (username)")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt")

@@ -8,9 +8,10 @@ own form, and a write based on an old version is refused with 409 as in the edit
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import Http404
@@ -30,7 +31,7 @@ from rest_framework.views import APIView
 
 from actionitems.models import ActionItem
 from incidents.forms import teams_of
-from incidents.models import Incident, Service, TimelineEvent
+from incidents.models import Incident, IncidentQuerySet, Service, TimelineEvent
 from incidents.services import get_incident_for
 from postmortems.editing import EDITABLE_SECTIONS, FIELD_SECTIONS, ROW_SECTIONS, RowSection
 from postmortems.forms import NewIncidentForm
@@ -75,6 +76,12 @@ VERSION_QUERY = OpenApiParameter(
 )
 
 
+class ApiRequest(Request):
+    """A request past the API's IsAuthenticated permission: `user` is a real User."""
+
+    user: User
+
+
 def conflict(stale: StaleEdit, current: str | None = None) -> Response:
     if stale.gone:
         detail = "This row was deleted by someone else."
@@ -112,7 +119,7 @@ def row_section(incident: Incident, key: str) -> RowSection:
     return section
 
 
-def version_from_query(request: Request) -> int:
+def version_from_query(request: ApiRequest) -> int:
     raw = request.query_params.get("version", "")
     if not raw.isdigit():
         raise ValidationError({"version": ["Send ?version= with the version you read."]})
@@ -127,11 +134,11 @@ class IncidentList(generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = s.IncidentSerializer
     filterset_class = ApiIncidentFilter
 
-    def get_queryset(self) -> QuerySet[Incident]:
+    def get_queryset(self) -> IncidentQuerySet:
         if getattr(self, "swagger_fake_view", False):
             return Incident.objects.none()
-        incidents: QuerySet[Incident] = (
-            Incident.objects.visible_to(self.request.user)
+        incidents: IncidentQuerySet = (
+            Incident.objects.visible_to(cast(ApiRequest, self.request).user)
             .select_related("team", "commander", "postmortem")
             .prefetch_related("service_impacts__service")
             .order_by("-started_at", "-pk")
@@ -142,7 +149,7 @@ class IncidentList(generics.ListAPIView):  # type: ignore[type-arg]
         request=s.IncidentCreateSerializer,
         responses={201: s.IncidentDetailSerializer, 400: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         """Declare an incident (and open its postmortem), as the "New incident" page does."""
         data = request.data
         if not isinstance(data, dict):
@@ -191,7 +198,7 @@ def _pk_by(queryset: QuerySet[Any], field: str, name: Any) -> Any:
 
 class IncidentDetail(APIView):
     @extend_schema(parameters=[REFERENCE], responses=s.IncidentDetailSerializer)
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: ApiRequest, reference: str) -> Response:
         queryset = Incident.objects.select_related(
             "team", "commander", "postmortem"
         ).prefetch_related("service_impacts__service", "timeline_events")
@@ -207,7 +214,7 @@ class TimelineList(generics.GenericAPIView):  # type: ignore[type-arg]
     serializer_class = s.TimelineEventSerializer
 
     @extend_schema(parameters=[REFERENCE], responses=s.TimelineEventSerializer(many=True))
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: ApiRequest, reference: str) -> Response:
         incident = get_incident_for(request.user, reference)
         page = self.paginate_queryset(incident.timeline_events.all())
         return self.get_paginated_response(s.TimelineEventSerializer(page, many=True).data)
@@ -217,7 +224,7 @@ class TimelineList(generics.GenericAPIView):  # type: ignore[type-arg]
         request=s.TimelineEventWriteSerializer,
         responses={201: s.TimelineEventSerializer, 400: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: ApiRequest, reference: str) -> Response:
         incident = get_incident_for(request.user, reference, edit=True)
         section = ROW_SECTIONS["timeline"]
         values, _version = validated_row_values(section, incident, request.user, request.data)
@@ -231,7 +238,7 @@ class TimelineBulk(APIView):
         request=s.TimelineBulkSerializer,
         responses={201: s.BulkResultSerializer, 400: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: ApiRequest, reference: str) -> Response:
         """Add up to 500 events at once, all or none, as one revision of the timeline."""
         incident = get_incident_for(request.user, reference, edit=True)
         events = request.data.get("events") if isinstance(request.data, dict) else None
@@ -259,7 +266,7 @@ class TimelineBulk(APIView):
 class RowDetailMixin:
     """GET, PATCH (with the version read) and DELETE (?version=) of one row of a section."""
 
-    def one_row(self, request: Request, incident: Incident, key: str, pk: int) -> Any:
+    def one_row(self, request: ApiRequest, incident: Incident, key: str, pk: int) -> Any:
         section = row_section(incident, key)
         row = section.rows(incident).filter(pk=pk).first()
         if row is None:
@@ -267,7 +274,7 @@ class RowDetailMixin:
         return section, row
 
     def change(
-        self, request: Request, reference: str, key: str, pk: int, payload: Any = None
+        self, request: ApiRequest, reference: str, key: str, pk: int, payload: Any = None
     ) -> Response | Any:
         incident = get_document_for(request.user, reference, edit=True)
         section, row = self.one_row(request, incident, key, pk)
@@ -278,7 +285,7 @@ class RowDetailMixin:
         except StaleEdit as stale:
             return conflict(stale)
 
-    def remove(self, request: Request, reference: str, key: str, pk: int) -> Response:
+    def remove(self, request: ApiRequest, reference: str, key: str, pk: int) -> Response:
         incident = get_document_for(request.user, reference, edit=True)
         self.one_row(request, incident, key, pk)
         try:
@@ -290,7 +297,7 @@ class RowDetailMixin:
 
 class TimelineEventDetail(RowDetailMixin, APIView):
     @extend_schema(parameters=[REFERENCE], responses=s.TimelineEventSerializer)
-    def get(self, request: Request, reference: str, pk: int) -> Response:
+    def get(self, request: ApiRequest, reference: str, pk: int) -> Response:
         incident = get_incident_for(request.user, reference)
         event = get_object_or_404(TimelineEvent, incident=incident, pk=pk)
         return Response(s.TimelineEventSerializer(event).data)
@@ -300,14 +307,14 @@ class TimelineEventDetail(RowDetailMixin, APIView):
         request=s.TimelineEventWriteSerializer,
         responses={200: s.TimelineEventSerializer, 409: CONFLICT, 400: OpenApiTypes.OBJECT},
     )
-    def patch(self, request: Request, reference: str, pk: int) -> Response:
+    def patch(self, request: ApiRequest, reference: str, pk: int) -> Response:
         result = self.change(request, reference, "timeline", pk)
         if isinstance(result, Response):
             return result
         return Response(s.TimelineEventSerializer(result).data)
 
     @extend_schema(parameters=[REFERENCE, VERSION_QUERY], responses={204: None, 409: CONFLICT})
-    def delete(self, request: Request, reference: str, pk: int) -> Response:
+    def delete(self, request: ApiRequest, reference: str, pk: int) -> Response:
         return self.remove(request, reference, "timeline", pk)
 
 
@@ -325,7 +332,7 @@ def section_keys(incident: Incident) -> list[str]:
 
 class SectionList(APIView):
     @extend_schema(parameters=[REFERENCE], responses=s.SectionSerializer(many=True))
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: ApiRequest, reference: str) -> Response:
         """Every section with its version and content."""
         incident = get_document_for(request.user, reference)
         current = Revision.objects.current_versions(incident)
@@ -341,7 +348,7 @@ class SectionDetail(APIView):
         return EDITABLE_SECTIONS[key]
 
     @extend_schema(parameters=[REFERENCE], responses=s.SectionSerializer)
-    def get(self, request: Request, reference: str, key: str) -> Response:
+    def get(self, request: ApiRequest, reference: str, key: str) -> Response:
         incident = get_document_for(request.user, reference)
         self.section(incident, key)
         return Response(section_to_api(incident, key))
@@ -351,7 +358,7 @@ class SectionDetail(APIView):
         request=s.SectionWriteSerializer,
         responses={200: s.SectionSerializer, 409: CONFLICT, 400: OpenApiTypes.OBJECT},
     )
-    def patch(self, request: Request, reference: str, key: str) -> Response:
+    def patch(self, request: ApiRequest, reference: str, key: str) -> Response:
         """Change some fields of a field section, based on the version you read."""
         incident = get_document_for(request.user, reference, edit=True)
         if self.section(incident, key).kind != "fields":
@@ -372,7 +379,7 @@ class SectionRows(APIView):
         request=s.RowWriteSerializer,
         responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, reference: str, key: str) -> Response:
+    def post(self, request: ApiRequest, reference: str, key: str) -> Response:
         """Add a row to a list section (five whys, contributing factors, follow-ups...)."""
         incident = get_document_for(request.user, reference, edit=True)
         section = row_section(incident, key)
@@ -383,7 +390,7 @@ class SectionRows(APIView):
 
 class SectionRowDetail(RowDetailMixin, APIView):
     @extend_schema(parameters=[REFERENCE], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, reference: str, key: str, pk: int) -> Response:
+    def get(self, request: ApiRequest, reference: str, key: str, pk: int) -> Response:
         incident = get_document_for(request.user, reference)
         section, row = self.one_row(request, incident, key, pk)
         return Response(row_to_api(section, row))
@@ -393,14 +400,14 @@ class SectionRowDetail(RowDetailMixin, APIView):
         request=s.RowWriteSerializer,
         responses={200: OpenApiTypes.OBJECT, 409: CONFLICT, 400: OpenApiTypes.OBJECT},
     )
-    def patch(self, request: Request, reference: str, key: str, pk: int) -> Response:
+    def patch(self, request: ApiRequest, reference: str, key: str, pk: int) -> Response:
         result = self.change(request, reference, key, pk)
         if isinstance(result, Response):
             return result
         return Response(row_to_api(ROW_SECTIONS[key], result))
 
     @extend_schema(parameters=[REFERENCE, VERSION_QUERY], responses={204: None, 409: CONFLICT})
-    def delete(self, request: Request, reference: str, key: str, pk: int) -> Response:
+    def delete(self, request: ApiRequest, reference: str, key: str, pk: int) -> Response:
         return self.remove(request, reference, key, pk)
 
 
@@ -409,7 +416,7 @@ class SectionRowDetail(RowDetailMixin, APIView):
 
 class PostmortemDetail(APIView):
     @extend_schema(parameters=[REFERENCE], responses=s.PostmortemSerializer)
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: ApiRequest, reference: str) -> Response:
         incident = get_document_for(request.user, reference)
         return Response(s.PostmortemSerializer(require_postmortem(incident)).data)
 
@@ -425,7 +432,7 @@ class CommentList(generics.GenericAPIView):  # type: ignore[type-arg]
         ],
         responses=s.CommentSerializer(many=True),
     )
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: ApiRequest, reference: str) -> Response:
         postmortem = require_postmortem(get_incident_for(request.user, reference))
         comments = postmortem.comments.select_related("author", "resolved_by").order_by(
             "created_at", "pk"
@@ -441,7 +448,7 @@ class CommentList(generics.GenericAPIView):  # type: ignore[type-arg]
         request=s.CommentCreateSerializer,
         responses={201: s.CommentSerializer, 400: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: ApiRequest, reference: str) -> Response:
         """Comment on a section (reviewers from other teams may too); @mentions are emailed."""
         postmortem = require_postmortem(get_incident_for(request.user, reference))
         payload = s.CommentCreateSerializer(data=request.data)
@@ -460,7 +467,7 @@ class CommentResolve(APIView):
     @extend_schema(
         parameters=[REFERENCE], request=s.ResolveSerializer, responses=s.CommentSerializer
     )
-    def post(self, request: Request, reference: str, pk: int) -> Response:
+    def post(self, request: ApiRequest, reference: str, pk: int) -> Response:
         postmortem = require_postmortem(get_incident_for(request.user, reference))
         comment = get_object_or_404(Comment, postmortem=postmortem, pk=pk)
         payload = s.ResolveSerializer(data=request.data)
@@ -485,7 +492,7 @@ class ActionItemList(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> QuerySet[ActionItem]:
         if getattr(self, "swagger_fake_view", False):
             return ActionItem.objects.none()
-        return action_items_for(self.request.user).order_by(
+        return action_items_for(cast(ApiRequest, self.request).user).order_by(
             F("due_date").asc(nulls_last=True), "priority", "pk"
         )
 
@@ -493,7 +500,7 @@ class ActionItemList(generics.ListAPIView):  # type: ignore[type-arg]
         request=s.ActionItemWriteSerializer,
         responses={201: s.ActionItemSerializer, 400: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         """Add an action item to an incident's postmortem (`incident`: its reference)."""
         data = request.data
         if not isinstance(data, dict) or not isinstance(data.get("incident"), str):
@@ -510,18 +517,18 @@ class ActionItemList(generics.ListAPIView):  # type: ignore[type-arg]
 
 
 class ActionItemDetail(RowDetailMixin, APIView):
-    def item(self, request: Request, pk: int) -> ActionItem:
+    def item(self, request: ApiRequest, pk: int) -> ActionItem:
         return get_object_or_404(action_items_for(request.user), pk=pk)
 
     @extend_schema(responses=s.ActionItemSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: ApiRequest, pk: int) -> Response:
         return Response(s.ActionItemSerializer(self.item(request, pk)).data)
 
     @extend_schema(
         request=s.ActionItemWriteSerializer,
         responses={200: s.ActionItemSerializer, 409: CONFLICT, 400: OpenApiTypes.OBJECT},
     )
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         item = self.item(request, pk)
         payload = request.data
         if isinstance(payload, dict):
@@ -533,14 +540,14 @@ class ActionItemDetail(RowDetailMixin, APIView):
         return Response(s.ActionItemSerializer(self.item(request, pk)).data)
 
     @extend_schema(parameters=[VERSION_QUERY], responses={204: None, 409: CONFLICT})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: ApiRequest, pk: int) -> Response:
         item = self.item(request, pk)
         return self.remove(request, item.postmortem.incident.reference, "action_items", pk)
 
 
 class ActionItemStatus(APIView):
     @extend_schema(request=s.StatusSerializer, responses=s.ActionItemSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: ApiRequest, pk: int) -> Response:
         """The one-click status change: applies whatever the item's version (like the page)."""
         item = get_object_or_404(action_items_for(request.user), pk=pk)
         incident = get_document_for(request.user, item.postmortem.incident.reference, edit=True)

@@ -12,14 +12,14 @@ from .models import (
 )
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Team]):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ["name", "slug", "approval_target_days"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
@@ -27,31 +27,31 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(admin.ModelAdmin[Service]):
     list_display = ["name", "team"]
     list_filter = ["team"]
     search_fields = ["name"]
 
 
-class IncidentServiceInline(admin.TabularInline):
+class IncidentServiceInline(admin.TabularInline[IncidentService, Incident]):
     model = IncidentService
     extra = 1
     autocomplete_fields = ["service"]
 
 
-class TimelineEventInline(admin.TabularInline):
+class TimelineEventInline(admin.TabularInline[TimelineEvent, Incident]):
     model = TimelineEvent
     extra = 0
     fields = ["occurred_at", "description", "actor", "kind", "is_key_decision", "position"]
 
 
-class IncidentTagInline(admin.TabularInline):
+class IncidentTagInline(admin.TabularInline[IncidentTag, Incident]):
     model = IncidentTag
     extra = 0
     fields = ["name"]
 
 
-class IncidentLinkInline(admin.TabularInline):
+class IncidentLinkInline(admin.TabularInline[IncidentLink, Incident]):
     model = IncidentLink
     fk_name = "incident"
     extra = 0
@@ -61,7 +61,7 @@ class IncidentLinkInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(admin.ModelAdmin[Incident]):
     list_display = ["reference", "title", "severity", "status", "team", "started_at"]
     list_filter = ["severity", "status", "team"]
     search_fields = ["title"]
@@ -73,7 +73,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(admin.ModelAdmin):
+class TimelineEventAdmin(admin.ModelAdmin[TimelineEvent]):
     list_display = ["occurred_at", "incident", "kind", "actor", "is_key_decision"]
     list_filter = ["kind", "is_key_decision"]
     search_fields = ["description", "actor"]

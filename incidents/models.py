@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 import re
-from datetime import UTC, timedelta
-from typing import Any
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
@@ -12,6 +15,11 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 REFERENCE_PATTERN = re.compile(r"^INC-(?P<year>\d{4})-(?P<number>\d{4,})$")
 
@@ -34,26 +42,27 @@ class Team(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
-    def managers(self):
+    def managers(self) -> models.QuerySet[User]:
         return self.members.filter(
             memberships__team=self, memberships__role=Membership.Role.MANAGER
         )
 
-    def is_member(self, user):
+    def is_member(self, user: User) -> bool:
         return self.memberships.filter(user=user).exists()
 
-    def is_manager(self, user):
+    def is_manager(self, user: User) -> bool:
         return self.memberships.filter(user=user, role=Membership.Role.MANAGER).exists()
 
     @property
     def approval_target(self) -> timedelta:
         if self.approval_target_days is not None:
             return timedelta(days=self.approval_target_days)
-        return settings.POSTMORTEM_APPROVAL_TARGET
+        target: timedelta = settings.POSTMORTEM_APPROVAL_TARGET
+        return target
 
 
 class Membership(models.Model):
@@ -72,7 +81,7 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["team", "user"], name="unique_team_membership"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.get_role_display()})"
 
 
@@ -87,12 +96,12 @@ class Service(models.Model):
             models.UniqueConstraint(fields=["team", "name"], name="unique_service_name_per_team"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
-class IncidentQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> "IncidentQuerySet":
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def visible_to(self, user: User) -> IncidentQuerySet:
         """The one place read access is decided: the user's teams' incidents, and those whose
         postmortem the user was asked to review (a reviewer may come from another team)."""
         if user.is_superuser:
@@ -103,13 +112,13 @@ class IncidentQuerySet(models.QuerySet):
             | Exists(review_requests.filter(postmortem__incident=OuterRef("pk"), reviewer=user))
         )
 
-    def editable_by(self, user: Any) -> "IncidentQuerySet":
+    def editable_by(self, user: User) -> IncidentQuerySet:
         """Writing is for the team that owns the incident."""
         if user.is_superuser:
             return self
         return self.filter(Exists(Membership.objects.filter(team=OuterRef("team"), user=user)))
 
-    def with_viewer(self, user):
+    def with_viewer(self, user: User) -> IncidentQuerySet:
         """Who is asking, answered in the same query: may they edit (a member of the team) and
         do they manage the team. Incident.can_edit and is_managed_by read these instead of
         asking the database again. (SQL subqueries: cheaper to build than ORM ones, and this
@@ -130,7 +139,7 @@ class IncidentQuerySet(models.QuerySet):
         )
         return self.annotate(viewer_pk=Value(user.pk), viewer_edits=member, viewer_manages=manager)
 
-    def with_first_events(self):
+    def with_first_events(self) -> IncidentQuerySet:
         """The first timeline event of each milestone kind, so that the response metrics need
         neither the whole timeline nor another query."""
         sql = (
@@ -144,13 +153,13 @@ class IncidentQuerySet(models.QuerySet):
             }
         )
 
-    def with_reference(self, reference: str | None) -> "IncidentQuerySet":
+    def with_reference(self, reference: str | None) -> IncidentQuerySet:
         match = REFERENCE_PATTERN.match(reference or "")
         if not match:
             return self.none()
         return self.filter(year=int(match["year"]), number=int(match["number"]))
 
-    def with_milestones(self, *names: str) -> "IncidentQuerySet":
+    def with_milestones(self, *names: str) -> IncidentQuerySet:
         """Each milestone as the response metrics read it, in SQL: the incident's own time, or
         else the earliest timeline event of the matching kind (see Incident.milestone). Adds
         `detected_time`, `acknowledged_time`, `mitigated_time` and `resolved_time` (or those
@@ -162,7 +171,7 @@ class IncidentQuerySet(models.QuerySet):
             }
         )
 
-    def similar_to(self, incident: "Incident", limit: int = 5) -> list["Incident"]:
+    def similar_to(self, incident: Incident, limit: int = 5) -> list[Incident]:
         """Earlier incidents that look like this one, best first: shared services and tags,
         and on PostgreSQL words of the title in common (stemmed: "exhausted" ~ "exhaustion").
         Each comes with `shared_services`, `shared_tags` and `title_match` (0..1) for the page
@@ -187,17 +196,15 @@ class IncidentQuerySet(models.QuerySet):
             )
         )
         if connection.vendor == "postgresql":
-            title_match = TitleSimilarity(incident.title)
+            title_match: models.Expression = TitleSimilarity(incident.title)
         else:
             title_match = models.Value(0.0, output_field=models.FloatField())
-        candidates = candidates.annotate(title_match=title_match).annotate(
+        ranked = candidates.annotate(title_match=title_match).annotate(
             score=F("shared_services") * 3 + F("shared_tags") * 2 + F("title_match") * 4
         )
         alike = Q(shared_services__gt=0) | Q(shared_tags__gt=0) | Q(title_match__gt=0.2)
         return list(
-            candidates.filter(alike)
-            .select_related("team")
-            .order_by("-score", "-started_at")[:limit]
+            ranked.filter(alike).select_related("team").order_by("-score", "-started_at")[:limit]
         )
 
 
@@ -276,10 +283,10 @@ class Incident(models.Model):
         ]
         indexes = [models.Index(fields=["team", "-started_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.number is not None:
             return super().save(*args, **kwargs)
         # Number incidents per year. Two incidents opened at the same moment may pick the same
@@ -298,17 +305,17 @@ class Incident(models.Model):
                     raise
         raise IntegrityError("Could not allocate an incident reference; try again.")
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("incidents:detail", args=[self.reference])
 
     @property
-    def reference(self):
+    def reference(self) -> str:
         if self.number is None:
             return "INC-(new)"
         return f"INC-{self.year}-{self.number:04d}"
 
-    def clean(self):
-        errors = {}
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
         if self.started_at:
             for name in (
                 "detected_at",
@@ -319,7 +326,7 @@ class Incident(models.Model):
             ):
                 value = getattr(self, name)
                 if value and value < self.started_at:
-                    label = self._meta.get_field(name).verbose_name
+                    label = Incident._meta.get_field(name).verbose_name  # type: ignore[union-attr]
                     errors[name] = f"The {label} cannot be before the incident started."
         if self.mitigated_at and self.resolved_at and self.resolved_at < self.mitigated_at:
             errors["resolved_at"] = "An incident cannot be resolved before it was mitigated."
@@ -341,11 +348,11 @@ class Incident(models.Model):
     }
 
     @cached_property
-    def _first_event_by_kind(self):
+    def _first_event_by_kind(self) -> dict[str, datetime]:
         """From the prefetched timeline, the with_milestones() annotations, or one query."""
         kinds = self.MILESTONE_EVENT_KINDS.values()
         if "timeline_events" in getattr(self, "_prefetched_objects_cache", {}):
-            first = {}
+            first: dict[str, datetime] = {}
             for event in self.timeline_events.all():
                 if event.kind not in first or event.occurred_at < first[event.kind]:
                     first[event.kind] = event.occurred_at
@@ -361,51 +368,51 @@ class Incident(models.Model):
         )
         return dict(rows)
 
-    def milestone(self, name):
-        recorded = getattr(self, name)
+    def milestone(self, name: str) -> datetime | None:
+        recorded: datetime | None = getattr(self, name)
         if recorded is not None:
             return recorded
         return self._first_event_by_kind.get(self.MILESTONE_EVENT_KINDS[name])
 
     @property
-    def detected(self):
+    def detected(self) -> datetime | None:
         return self.milestone("detected_at")
 
     @property
-    def acknowledged(self):
+    def acknowledged(self) -> datetime | None:
         return self.milestone("acknowledged_at")
 
     @property
-    def mitigated(self):
+    def mitigated(self) -> datetime | None:
         return self.milestone("mitigated_at")
 
     @property
-    def resolved(self):
+    def resolved(self) -> datetime | None:
         return self.milestone("resolved_at")
 
     @property
-    def duration(self):
+    def duration(self) -> timedelta | None:
         """Start to resolution; None while the incident is ongoing."""
         return elapsed(self.started_at, self.resolved)
 
     @property
-    def time_to_detect(self):
+    def time_to_detect(self) -> timedelta | None:
         return elapsed(self.started_at, self.detected)
 
     @property
-    def time_to_acknowledge(self):
+    def time_to_acknowledge(self) -> timedelta | None:
         """Measured from detection: how long the alert waited for a human."""
         return elapsed(self.detected, self.acknowledged)
 
     @property
-    def time_to_mitigate(self):
+    def time_to_mitigate(self) -> timedelta | None:
         return elapsed(self.started_at, self.mitigated)
 
     @property
-    def time_to_resolve(self):
+    def time_to_resolve(self) -> timedelta | None:
         return elapsed(self.started_at, self.resolved)
 
-    def response_metrics(self):
+    def response_metrics(self) -> list[tuple[str, timedelta | None, str]]:
         """(label, value, how it is measured) for the page and the export."""
         return [
             ("Time to detect", self.time_to_detect, "start → first alert"),
@@ -415,29 +422,29 @@ class Incident(models.Model):
         ]
 
     @property
-    def is_resolved(self):
+    def is_resolved(self) -> bool:
         return self.status == self.Status.RESOLVED
 
-    def _viewer_answer(self, user, name):
+    def _viewer_answer(self, user: User, name: str) -> bool | None:
         """An answer with_viewer() already gave for this user, or None."""
         if getattr(self, "viewer_pk", None) == user.pk and hasattr(self, name):
-            return getattr(self, name)
+            return bool(getattr(self, name))
         return None
 
-    def linked_incidents(self) -> list[tuple["Incident", "IncidentLink"]]:
+    def linked_incidents(self) -> list[tuple[Incident, IncidentLink]]:
         """(the other incident, the link) for every link of this incident, made from either
         side, oldest incident first; reads the prefetched `links_out` and `links_in`."""
         ends = [(link.related, link) for link in self.links_out.all()]
         ends += [(link.incident, link) for link in self.links_in.all()]
         return sorted(ends, key=lambda end: (end[0].started_at, end[0].pk))
 
-    def can_edit(self, user):
+    def can_edit(self, user: User) -> bool:
         answer = self._viewer_answer(user, "viewer_edits")
         if answer is not None:
             return answer
         return user.is_superuser or self.team.is_member(user)
 
-    def is_managed_by(self, user):
+    def is_managed_by(self, user: User) -> bool:
         """A manager of the incident's team (superusers are not managers by that alone)."""
         answer = self._viewer_answer(user, "viewer_manages")
         if answer is not None:
@@ -476,7 +483,15 @@ class TitleSimilarity(models.Func):
     def __init__(self, title: str) -> None:
         super().__init__(F("title"), models.Value(title))
 
-    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
         column, column_params = compiler.compile(self.source_expressions[0])
         title, title_params = compiler.compile(self.source_expressions[1])
         # plainto_tsquery drops punctuation and stop words; its & become | for "any word".
@@ -485,7 +500,7 @@ class TitleSimilarity(models.Func):
         return sql, (*column_params, *title_params)
 
 
-def elapsed(start, end):
+def elapsed(start: datetime | None, end: datetime | None) -> timedelta | None:
     """end - start, or None when either is unknown or they are in the wrong order."""
     if start is None or end is None:
         return None
@@ -511,7 +526,7 @@ class IncidentService(models.Model):
             models.UniqueConstraint(fields=["incident", "service"], name="unique_incident_service"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.service} ({self.get_impact_display()})"
 
 
@@ -556,7 +571,7 @@ class TimelineEvent(models.Model):
             models.Index(fields=["incident", "kind", "occurred_at"], name="timeline_first_of_kind"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.description[:60]}"
 
 
@@ -568,8 +583,8 @@ def normalize_tag(name: str) -> str:
     return "-".join((name or "").lower().split())
 
 
-class IncidentTagQuerySet(models.QuerySet):
-    def names_for_teams(self, teams) -> list[str]:  # type: ignore[no-untyped-def]
+class IncidentTagQuerySet(models.QuerySet["IncidentTag"]):
+    def names_for_teams(self, teams: Iterable[Team | int] | models.QuerySet[Team]) -> list[str]:
         """The tags these teams already use, most used first: what the tag field suggests."""
         return list(
             self.filter(incident__team__in=teams)
@@ -606,7 +621,7 @@ class IncidentTag(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.name = normalize_tag(self.name)
         super().save(*args, **kwargs)
 

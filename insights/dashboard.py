@@ -212,14 +212,16 @@ class Context:
 
     def __init__(self, chosen: IncidentFilter, today: date, now: datetime) -> None:
         data = chosen.form.cleaned_data if chosen.is_valid() else {}
-        self.incidents: IncidentQuerySet = chosen.qs.order_by()
+        self.incidents: IncidentQuerySet = chosen.qs.order_by()  # type: ignore[assignment]
         self.started_from: date | None = data.get("started_from")
         self.started_to: date | None = data.get("started_to")
         # The chosen incidents with their times, in a temporary table while the charts are
         # drawn (chosen_incidents): every query below reads it instead of recomputing them.
         self.facts = ChosenIncident.objects.all()
         self.postmortems = self.facts.filter(postmortem__isnull=False).values("postmortem")
-        self.visible = chosen.queryset
+        # The filter is always built over a queryset (insights/views.py): never None here.
+        assert chosen.queryset is not None
+        self.visible: QuerySet[Incident] = chosen.queryset
         self.today = today
         self.now = now
         by = data.get("by") or "month"
@@ -565,8 +567,8 @@ def _item_counts(ctx: Context) -> list[dict[str, Any]]:
     """The action items of these incidents counted in one pass, grouped by the month each was
     opened, closed and due: every follow-through chart is a sum over these few groups."""
     passed = Q(due_date__lt=ctx.today)  # a due date that has come and gone
-    return list(
-        ActionItem.objects.filter(postmortem__in=ctx.postmortems)
+    counted: list[dict[str, Any]] = list(
+        ActionItem.objects.filter(postmortem__in=ctx.postmortems)  # type: ignore[arg-type]
         .annotate(
             opened=ctx.trunc("created_at", "month"),
             closed=ctx.trunc("completed_at", "month"),
@@ -582,6 +584,7 @@ def _item_counts(ctx: Context) -> list[dict[str, Any]]:
         )
         .order_by()
     )
+    return counted
 
 
 def action_item_follow_through(ctx: Context) -> tuple[Table, Table]:
@@ -741,12 +744,13 @@ def postmortem_timeliness(ctx: Context) -> tuple[Table, Table]:
         ),
         "Median days to publish, by month of resolution.",
     )
-    days = settings.POSTMORTEM_APPROVAL_TARGET.days
+    target_days = settings.POSTMORTEM_APPROVAL_TARGET.days
     approval = Table(
         "approval",
         "Postmortems approved within the team's target",
-        f"By the month the incident was resolved. The target is the team's own, or {days} days "
-        "from resolution to the first approval; an incident counts once it was approved or "
+        "By the month the incident was resolved. The target is the team's own, or "
+        f"{target_days} days from resolution to the first approval; an incident counts once it "
+        "was approved or "
         "its target passed (no postmortem by then: not in time).",
         ["Month resolved", "Resolved", "Counted", "Approved in time", "In time (%)"],
         [
@@ -794,7 +798,7 @@ def chosen_incidents(incidents: IncidentQuerySet) -> Iterator[None]:
             target_minutes=ExpressionWrapper(days * Value(1440.0), output_field=FloatField()),
         )
         .order_by()
-        .values_list(*(f.column for f in ChosenIncident._meta.concrete_fields))
+        .values_list(*(str(f.column) for f in ChosenIncident._meta.concrete_fields))
     )
     sql, params = facts.query.sql_with_params()
     table = connection.ops.quote_name(ChosenIncident._meta.db_table)

@@ -5,6 +5,7 @@ written around the models (bulk inserts without a revision, SQL, a process that 
 commit and indexing) and documents never indexed (data older than the index)."""
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -27,7 +28,7 @@ def reindex_recent_changes() -> int:
 
 
 @worker_ready.connect
-def catch_up(sender, **kwargs):  # type: ignore[no-untyped-def]
+def catch_up(sender: Any, **kwargs: Any) -> None:
     """A starting worker indexes what changed while none ran (or was never indexed)."""
     if settings.SWEEP_ON_WORKER_START:
         reindex_recent_changes.delay()

@@ -3,12 +3,12 @@ the shared filters, call one service, render."""
 
 import csv
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
 
 from incidents.filters import IncidentFilter
+from incidents.http import AuthenticatedRequest, HtmxRequest
 from incidents.models import REFERENCE_PATTERN, Incident
 
 from .dashboard import Dashboard, DashboardFilter, build_dashboard
@@ -19,12 +19,8 @@ from .sql import analytic_queries
 RESULTS_PER_PAGE = 10
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails  # set by django-htmx's middleware
-
-
 @require_GET
-def search_page(request: HtmxHttpRequest) -> HttpResponse:
+def search_page(request: HtmxRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     visible = Incident.objects.visible_to(request.user)
@@ -40,7 +36,7 @@ def search_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "insights/search.html", context)
 
 
-def _dashboard_for(request: HttpRequest) -> tuple[DashboardFilter, Dashboard]:
+def _dashboard_for(request: AuthenticatedRequest) -> tuple[DashboardFilter, Dashboard]:
     chosen = DashboardFilter(
         DashboardFilter.with_defaults(request.GET),
         queryset=Incident.objects.visible_to(request.user),
@@ -51,13 +47,13 @@ def _dashboard_for(request: HttpRequest) -> tuple[DashboardFilter, Dashboard]:
 
 
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     chosen, board = _dashboard_for(request)
     return render(request, "insights/dashboard.html", {"filter": chosen, "board": board})
 
 
 @require_GET
-def chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
+def chart_csv(request: AuthenticatedRequest, chart: str) -> HttpResponse:
     """The numbers of one chart, exactly as its table shows them."""
     _chosen, board = _dashboard_for(request)
     table = board.charts.get(chart)

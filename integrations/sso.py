@@ -8,12 +8,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 
-class EmailOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class EmailOIDCBackend(OIDCAuthenticationBackend):
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         """An email the provider has not verified could be anyone's: refuse it."""
         return bool(claims.get("email")) and claims.get("email_verified", True) is not False
@@ -36,14 +37,12 @@ def _enabled() -> None:
 
 
 @login_not_required
-def oidc_login(request: HttpRequest) -> HttpResponse:
+def oidc_login(request: HttpRequest) -> HttpResponseBase:
     _enabled()
-    response: HttpResponse = OIDCAuthenticationRequestView.as_view()(request)
-    return response
+    return OIDCAuthenticationRequestView.as_view()(request)
 
 
 @login_not_required
-def oidc_callback(request: HttpRequest) -> HttpResponse:
+def oidc_callback(request: HttpRequest) -> HttpResponseBase:
     _enabled()
-    response: HttpResponse = OIDCAuthenticationCallbackView.as_view()(request)
-    return response
+    return OIDCAuthenticationCallbackView.as_view()(request)

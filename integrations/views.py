@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from incidents.http import AuthenticatedRequest, HtmxRequest
 from postmortems.services import get_document_for
 
 from . import delivery, services, slack_timeline
@@ -33,11 +34,13 @@ TEAM_PAGE = "integrations/team.html"
 
 
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "integrations/index.html", {"teams": services.teams_for(request.user)})
 
 
-def render_team(request: HttpRequest, team: Any, status: int = 200, **extra: Any) -> HttpResponse:
+def render_team(
+    request: AuthenticatedRequest, team: Any, status: int = 200, **extra: Any
+) -> HttpResponse:
     """The team's page; a form that failed comes back in `extra`, bound, with its errors."""
     manages = services.can_manage(team, request.user)
     slack = SlackChannel.objects.filter(team=team).first()
@@ -57,12 +60,12 @@ def render_team(request: HttpRequest, team: Any, status: int = 200, **extra: Any
 
 
 @require_GET
-def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def team_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     return render_team(request, services.get_team_for(request.user, slug))
 
 
 @require_POST
-def endpoint_add(request: HttpRequest, slug: str) -> HttpResponse:
+def endpoint_add(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     team = services.get_team_for(request.user, slug, manage=True)
     form = WebhookEndpointForm(request.POST)
     if not form.is_valid():
@@ -77,20 +80,20 @@ def endpoint_add(request: HttpRequest, slug: str) -> HttpResponse:
     return render_team(request, team, new_secret=(endpoint, secret))
 
 
-def _endpoint(request: HttpRequest, slug: str, pk: int) -> WebhookEndpoint:
+def _endpoint(request: AuthenticatedRequest, slug: str, pk: int) -> WebhookEndpoint:
     team = services.get_team_for(request.user, slug, manage=True)
     return get_object_or_404(WebhookEndpoint, team=team, pk=pk)
 
 
 @require_POST
-def endpoint_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def endpoint_rotate(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, slug, pk)
     secret = services.rotate_secret(endpoint)
     return render_team(request, endpoint.team, new_secret=(endpoint, secret))
 
 
 @require_POST
-def endpoint_toggle(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def endpoint_toggle(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, slug, pk)
     endpoint.is_active = not endpoint.is_active
     endpoint.save(update_fields=["is_active"])
@@ -100,7 +103,7 @@ def endpoint_toggle(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def endpoint_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def endpoint_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, slug, pk)
     endpoint.delete()
     messages.success(request, f"Removed {endpoint.url} and its deliveries.")
@@ -108,7 +111,7 @@ def endpoint_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def delivery_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def delivery_resend(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     team = services.get_team_for(request.user, slug, manage=True)
     found = get_object_or_404(Delivery.objects.select_related("event"), endpoint__team=team, pk=pk)
     delivery.resend(found)
@@ -117,7 +120,7 @@ def delivery_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def slack_save(request: HttpRequest, slug: str) -> HttpResponse:
+def slack_save(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     team = services.get_team_for(request.user, slug, manage=True)
     form = SlackForm(request.POST)
     if not form.is_valid():
@@ -130,7 +133,7 @@ def slack_save(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def tracker_add(request: HttpRequest, slug: str) -> HttpResponse:
+def tracker_add(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     team = services.get_team_for(request.user, slug, manage=True)
     form = TrackerConnectionForm(request.POST)
     if not form.is_valid():
@@ -143,7 +146,7 @@ def tracker_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def tracker_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def tracker_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     team = services.get_team_for(request.user, slug, manage=True)
     connection = get_object_or_404(TrackerConnection, team=team, pk=pk)
     try:
@@ -159,7 +162,7 @@ def tracker_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def ticket_create(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     item = services.get_item_for(request.user, pk, edit=True)
     form = CreateTicketForm(request.POST, item=item)
     if not form.is_valid():
@@ -204,7 +207,7 @@ SLACK_PROGRESS = "integrations/partials/slack_progress.html"
 
 
 @require_http_methods(["GET", "POST"])
-def slack_import(request: HttpRequest, reference: str) -> HttpResponse:
+def slack_import(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     incident = get_document_for(request.user, reference, edit=True)
     posted = request.method == "POST"
     form = SlackImportForm(
@@ -229,7 +232,7 @@ def slack_import(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, SLACK_PAGE, {**context, "job": job, "preview": found})
 
 
-def _job(request: HttpRequest, pk: int) -> SlackImportJob:
+def _job(request: AuthenticatedRequest, pk: int) -> SlackImportJob:
     job = get_object_or_404(SlackImportJob.objects.select_related("incident"), pk=pk)
     get_document_for(request.user, job.incident.reference, edit=True)  # 404 for other teams
     if job.created_by_id != request.user.pk:
@@ -238,7 +241,7 @@ def _job(request: HttpRequest, pk: int) -> SlackImportJob:
 
 
 @require_POST
-def slack_import_start(request: HttpRequest, pk: int) -> HttpResponse:
+def slack_import_start(request: HtmxRequest, pk: int) -> HttpResponse:
     job = slack_timeline.start(_job(request, pk))
     if job.status == SlackImportJob.Status.DONE and job.total <= slack_timeline.SYNC_LIMIT:
         messages.success(request, f"{job.done} messages from Slack added to the timeline.")
@@ -249,7 +252,7 @@ def slack_import_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def slack_import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+def slack_import_progress(request: HtmxRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     return render(request, SLACK_PROGRESS if request.htmx else SLACK_PAGE,
                   {"incident": job.incident, "job": job})  # fmt: skip

@@ -1,6 +1,7 @@
 """The Celery app: `celery -A postmortems worker` / `celery -A postmortems beat`."""
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -12,7 +13,7 @@ app.autodiscover_tasks()
 
 
 @app.on_after_configure.connect
-def make_local_state_folder(sender, **kwargs):
+def make_local_state_folder(sender: Any, **kwargs: Any) -> None:
     """The embedded SQLite broker and beat's schedule live in VAR_DIR; create it on first run."""
     from django.conf import settings
 

@@ -4,11 +4,21 @@ The checklist comes from the seeds' "Output checklist" and "Avoid" lists; it blo
 request. The blameless check only warns: people decide what their sentences mean.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import F, IntegerField, Q, TextField, Value, Window
 from django.db.models.functions import Concat, RowNumber
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+    from django.db.models.expressions import Combinable
+
+    from .models import Postmortem
 
 
 @dataclass(frozen=True)
@@ -19,11 +29,11 @@ class Check:
     hint: str = ""
 
 
-def _prefetched(instance, name):
+def _prefetched(instance: Model, name: str) -> bool:
     return name in getattr(instance, "_prefetched_objects_cache", {})
 
 
-def _has_rows(owner, name, counts, key):
+def _has_rows(owner: Model, name: str, counts: Mapping[str, int], key: str) -> bool:
     """Whether a list has rows: from the page's row counts, the prefetched rows, or a query."""
     if key in counts:
         return counts[key] > 0
@@ -31,7 +41,11 @@ def _has_rows(owner, name, counts, key):
     return bool(manager.all()) if _prefetched(owner, name) else manager.exists()
 
 
-def pre_review_checklist(postmortem, counts=None, items=None):
+def pre_review_checklist(
+    postmortem: Postmortem,
+    counts: Mapping[str, int] | None = None,
+    items: Iterable[Any] | None = None,
+) -> list[Check]:
     """Reads what the page loaded (row counts, the action items it shows, prefetched rows),
     otherwise a few small queries; never the whole document. `items` may be the first rows
     of a long list: with the count of incomplete items, the hint names those it has."""
@@ -41,7 +55,7 @@ def pre_review_checklist(postmortem, counts=None, items=None):
     if items is None and _prefetched(postmortem, "action_items"):
         items = postmortem.action_items.all()
     if items is not None:
-        incomplete = [i.title for i in items if not i.has_owner or i.due_date is None]
+        incomplete: list[str] = [i.title for i in items if not i.has_owner or i.due_date is None]
     elif total == 0:
         incomplete = []
     else:
@@ -82,7 +96,7 @@ def pre_review_checklist(postmortem, counts=None, items=None):
     ]
 
 
-def checklist_passes(checks):
+def checklist_passes(checks: Iterable[Check]) -> bool:
     return all(check.passed for check in checks)
 
 
@@ -91,11 +105,11 @@ def checklist_passes(checks):
 
 @dataclass(frozen=True)
 class Rule:
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
     suggestion: str
 
 
-def _rule(pattern, suggestion):
+def _rule(pattern: str, suggestion: str) -> Rule:
     return Rule(re.compile(pattern, re.IGNORECASE), suggestion)
 
 
@@ -156,8 +170,8 @@ class Finding:
     suggestion: str
 
 
-def find_blame(text, section=""):
-    findings = []
+def find_blame(text: str | None, section: str = "") -> list[Finding]:
+    findings: list[Finding] = []
     for match in SENTENCE.finditer(text or ""):
         sentence = match.group(0).strip()
         for rule in BLAMING:
@@ -167,9 +181,9 @@ def find_blame(text, section=""):
     return findings
 
 
-def blameless_findings(postmortem):
+def blameless_findings(postmortem: Postmortem) -> list[Finding]:
     """Every flagged sentence of the postmortem's text and rows, with where it is."""
-    texts = [
+    texts: list[tuple[str, str]] = [
         (key, getattr(postmortem, field))
         for key, field in [
             ("summary", "executive_summary"),
@@ -195,7 +209,7 @@ def blameless_findings(postmortem):
 ROW_TEXT_SECTIONS = ("timeline", "five_whys", "contributing_factors")
 
 
-def _row_texts(postmortem):
+def _row_texts(postmortem: Postmortem) -> list[tuple[str, str]]:
     """(section, text) of every timeline event, why and factor, in the page's order: from the
     prefetched rows, or in one query (a UNION ALL of the three lists' text, no model per row)."""
     incident = postmortem.incident
@@ -209,8 +223,10 @@ def _row_texts(postmortem):
             ),
         ]
 
-    def texts(rows, group, text, *order):
-        return (
+    def texts(
+        rows: QuerySet[Any], group: int, text: Combinable, *order: str
+    ) -> QuerySet[Any, tuple[int, int, str]]:
+        return (  # type: ignore[no-any-return]
             rows.order_by()
             .annotate(
                 group=Value(group, output_field=IntegerField()),

@@ -5,17 +5,21 @@ filled in. Loading them proves the importer; their dates are moved so that the n
 incident happened a few days ago, whenever the demo is loaded.
 """
 
+from __future__ import annotations
+
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentLink, Membership, Service, Team
 
 from .importing.service import plan_import, write_import
+from .models import Postmortem
 
 DEMO_TEAM = "Payments Platform"
 DEMO_FILES = Path(__file__).resolve().parent / "fixtures" / "demo"
@@ -45,14 +49,14 @@ SERVICES = (
 )
 
 
-def ensure_people(password):
+def ensure_people(password: str) -> tuple[Team, dict[str, User]]:
     """The demo team, its services and people; every demo user gets `password`. Sarah, the
     team's manager, is staff too, so that /admin/ can be tried."""
-    User = get_user_model()
+    user_model = get_user_model()
     team, _ = Team.objects.get_or_create(name=DEMO_TEAM, defaults={"slug": "payments"})
-    people = {}
+    people: dict[str, User] = {}
     for username, (first, last, role) in DEMO_PEOPLE.items():
-        user, _ = User.objects.get_or_create(
+        user, _ = user_model.objects.get_or_create(
             username=username,
             defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
         )
@@ -66,22 +70,24 @@ def ensure_people(password):
     return team, people
 
 
-def moved(text, days):
+def moved(text: str, days: int) -> str:
     """Every ISO date of a document moved by `days`."""
 
-    def move(match):
+    def move(match: re.Match[str]) -> str:
         day = date(int(match[1]), int(match[2]), int(match[3])) + timedelta(days=days)
         return day.isoformat()
 
     return ISO_DATE.sub(move, text)
 
 
-def demo_documents():
+def demo_documents() -> list[Path]:
     return sorted(DEMO_FILES.glob("*.md"))
 
 
 @transaction.atomic
-def seed_demo(password, today=None):
+def seed_demo(
+    password: str, today: date | None = None
+) -> tuple[Team, dict[str, User], list[Postmortem]]:
     """Create the demo team, people and incidents; safe to run twice."""
     today = today or timezone.localdate()
     team, people = ensure_people(password)
@@ -108,7 +114,7 @@ def seed_demo(password, today=None):
     return team, people, postmortems
 
 
-def _earlier_incident(team, people, day):
+def _earlier_incident(team: Team, people: dict[str, User], day: date) -> Incident:
     """A past incident without a postmortem, for the incident list and the links."""
     start = datetime.combine(day, time(9, 40), tzinfo=UTC)
     return Incident.objects.create(
@@ -122,11 +128,11 @@ def _earlier_incident(team, people, day):
     )
 
 
-def _other_team(password, today):
+def _other_team(password: str, today: date) -> None:
     """Another team, so that what a team may not see can be tried."""
     team, _ = Team.objects.get_or_create(name="Search", defaults={"slug": "search"})
-    User = get_user_model()
-    ravi, _ = User.objects.get_or_create(
+    user_model = get_user_model()
+    ravi, _ = user_model.objects.get_or_create(
         username="ravi",
         defaults={"first_name": "Ravi", "last_name": "Rao", "email": "ravi@example.com"},
     )

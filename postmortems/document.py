@@ -7,10 +7,14 @@ costs that section's queries, whatever the size of the rest. Lists show their fi
 load the rest in chunks as they scroll into view (all of them on request).
 """
 
+from __future__ import annotations
+
 import hashlib
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,18 +22,21 @@ from django.db.models import Count, Q
 from django.db.models.query import prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident, Membership
 
-from .checklist import blameless_findings, pre_review_checklist
-from .editing import EDITABLE_SECTIONS, ROW_SECTIONS
+from .checklist import Check, Finding, blameless_findings, pre_review_checklist
+from .editing import EDITABLE_SECTIONS, ROW_SECTIONS, FieldSection, RowSection, Section
 from .etags import code_digest
 from .forms import DecisionForm, ReviewerForm
 from .layouts import SECTIONS, Group
-from .models import Postmortem
+from .models import Postmortem, ReviewEvent, ReviewRequest
 from .review import can_drive_review
 from .row_html import render_rows
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SECTION_VIEW = "postmortems/partials/section_view.html"
 
@@ -64,35 +71,42 @@ class Document:
 
     ALL_ROWS = None
 
-    def __init__(self, incident, user, rows=..., rows_through=None, rows_after=None):
+    def __init__(
+        self,
+        incident: Incident,
+        user: User,
+        rows: Any = ...,
+        rows_through: Mapping[str, Any] | None = None,
+        rows_after: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:
         self.incident = incident
         self.user = user
-        self.rows_limit = settings.ROWS_CHUNK if rows is ... else rows
+        self.rows_limit: int | None = settings.ROWS_CHUNK if rows is ... else rows
         self.rows_through = rows_through or {}
         self.rows_after = rows_after or {}
-        self._rows = {}
-        self._bodies = {}
+        self._rows: dict[str, tuple[list[Any], bool]] = {}
+        self._bodies: dict[str, str] = {}
 
     @cached_property
-    def can_edit(self):
+    def can_edit(self) -> bool:
         return self.incident.can_edit(self.user)
 
     @cached_property
-    def postmortem(self):
+    def postmortem(self) -> Postmortem | None:
         try:
             return self.incident.postmortem
         except Postmortem.DoesNotExist:
             return None
 
     @cached_property
-    def versions(self):
+    def versions(self) -> dict[str, int]:
         """{section key: version}, from the maps on the incident and the postmortem rows."""
-        versions = dict(self.incident.section_versions or {})
+        versions: dict[str, int] = dict(self.incident.section_versions or {})
         if self.postmortem is not None:
             versions.update(self.postmortem.section_versions or {})
         return versions
 
-    def tag(self, key):
+    def tag(self, key: str) -> str:
         """The version of a section and of the sections it shows ("3" or "3.12.0"): what an
         open page holds, compared by the presence poll and in the fragment's ETag."""
         editable = EDITABLE_SECTIONS[key]
@@ -100,12 +114,12 @@ class Document:
         return ".".join(str(self.versions.get(k, 0)) for k in keys)
 
     @cached_property
-    def open_comments(self):
+    def open_comments(self) -> dict[str, int]:
         """{section key: open comments (threads and their replies)}."""
         if self.postmortem is None:
             return {}
         if hasattr(self.incident, "open_comment_sections"):  # counted by the incident query
-            joined = self.incident.open_comment_sections
+            joined: str | None = self.incident.open_comment_sections
             return dict(Counter(joined.split(","))) if joined else {}
         rows = (
             self.postmortem.comments.filter(
@@ -118,24 +132,25 @@ class Document:
         )
         return dict(rows)
 
-    def row_count(self, key):
+    def row_count(self, key: str) -> int | None:
         """How many rows a list has, when the incident query counted them (else None)."""
-        return getattr(self.incident, f"rows_{key}", None)
+        count: int | None = getattr(self.incident, f"rows_{key}", None)
+        return count
 
     @cached_property
-    def row_counts(self):
+    def row_counts(self) -> dict[str, int]:
         """What the incident query counted: rows of each list, incomplete action items."""
         counts = {key: self.row_count(key) for key in ROW_SECTIONS}
         counts["incomplete_action_items"] = getattr(self.incident, "incomplete_action_items", None)
         return {key: n for key, n in counts.items() if n is not None}
 
-    def rows(self, key):
+    def rows(self, key: str) -> tuple[list[Any], bool]:
         """(rows shown, whether more follow) of a list section, loaded once per page."""
         if key not in self._rows:
             self._rows[key] = self._load_rows(key)
         return self._rows[key]
 
-    def _load_rows(self, key):
+    def _load_rows(self, key: str) -> tuple[list[Any], bool]:
         editable = ROW_SECTIONS[key]
         if self.row_count(key) == 0:
             return [], False
@@ -154,7 +169,7 @@ class Document:
         return loaded[:limit], len(loaded) > limit
 
     @property
-    def caches_bodies(self):
+    def caches_bodies(self) -> bool:
         """Section bodies are cached as the page shows them at first (not "all rows", not a
         list shown down to a row, not a chunk)."""
         return (
@@ -164,7 +179,7 @@ class Document:
             and not self.rows_after
         )
 
-    def read_bodies(self):
+    def read_bodies(self) -> None:
         """Read the cached bodies of every section a page shows, in one cache round trip
         (a fragment reads its own when it renders)."""
         if self.caches_bodies:
@@ -172,9 +187,10 @@ class Document:
                 cache.get_many([self.section(k).body_key for k in EDITABLE_SECTIONS])
             )
 
-    def body_html(self, section, oob=False):
+    def body_html(self, section: DocumentSection, oob: bool = False) -> SafeString:
         """A section's body (section_view.html), from the cache while its state holds. With
         `oob`, marked to be swapped in by id (the presence poll's refresh)."""
+        html: str | None
         if not self.caches_bodies:
             html = render_to_string(SECTION_VIEW, {"section": section})
         else:
@@ -189,14 +205,14 @@ class Document:
             html = html.replace(opening, f'data-section="{section.key}" hx-swap-oob="true">', 1)
         return mark_safe(html)  # rendered by the autoescaping section templates
 
-    def section(self, key):
+    def section(self, key: str) -> DocumentSection:
         """A section with the heading and prompt its layout gives it."""
         placement = self.postmortem.layout.placement(key) if self.postmortem else None
         if placement is None:
             return DocumentSection(self, key, EDITABLE_SECTIONS[key].title)
         return DocumentSection(self, key, placement.title, placement.prompt)
 
-    def groups(self):
+    def groups(self) -> list[DocumentGroup]:
         if self.postmortem is None:
             return []
         return [
@@ -205,14 +221,14 @@ class Document:
         ]
 
     @cached_property
-    def review(self):
+    def review(self) -> ReviewState | None:
         return ReviewState(self) if self.postmortem is not None else None
 
     @property
-    def review_schedule(self):
+    def review_schedule(self) -> DocumentSection:
         return self.section("review_schedule")
 
-    def other_sections(self):
+    def other_sections(self) -> list[DocumentSection]:
         """Sections with content that this template does not show (kept across a switch)."""
         if self.postmortem is None:
             return []
@@ -220,49 +236,51 @@ class Document:
         others = [self.section(key) for key in SECTIONS if key not in shown]
         return [section for section in others if not section.is_empty]
 
-    def header_sections(self):
+    def header_sections(self) -> list[DocumentSection]:
         keys = ["incident_details", "incident_times", "services", "tags"]
         if self.postmortem is None:  # links live in Supporting information, once there is one
             keys.append("related_incidents")
         return [self.section(key) for key in keys]
 
     @cached_property
-    def sections(self):
+    def sections(self) -> _SectionLookup:
         """Any section by key, for a template that shows one inside another."""
         return _SectionLookup(self)
 
     @cached_property
-    def team_ids(self):
+    def team_ids(self) -> set[int]:
         """The teams of the person reading: another team's incident is named, not described."""
         return set(Membership.objects.filter(user=self.user).values_list("team_id", flat=True))
 
     @property
-    def viewer_tag(self):
+    def viewer_tag(self) -> str:
         """The reader, for the cache keys of markup that depends on their teams (kept per
         person: asking for their teams would cost every page a query)."""
         return f"u{self.user.pk}"
 
     @cached_property
-    def similar_incidents(self):
+    def similar_incidents(self) -> list[Incident]:
         """Earlier incidents that look like this one, for the authors to link."""
         return Incident.objects.visible_to(self.user).similar_to(self.incident)
 
     @cached_property
-    def authors(self):
+    def authors(self) -> list[User]:
         """The postmortem's authors, loaded once for the page (document bar and review)."""
+        if self.postmortem is None:
+            return []
         prefetch_related_objects([self.postmortem], "authors")
         return list(self.postmortem.authors.all())
 
     @property
-    def is_author(self):
+    def is_author(self) -> bool:
         return self.user in self.authors
 
 
 class _SectionLookup:
-    def __init__(self, document):
+    def __init__(self, document: Document) -> None:
         self.document = document
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> DocumentSection:
         if key not in EDITABLE_SECTIONS:
             raise KeyError(key)
         return self.document.section(key)
@@ -276,69 +294,72 @@ class DocumentSection:
     prompt: str = ""
 
     @property
-    def editable(self):
+    def editable(self) -> Section:
         return EDITABLE_SECTIONS[self.key]
 
     @property
-    def incident(self):
+    def incident(self) -> Incident:
         return self.document.incident
 
     @property
-    def postmortem(self):
+    def postmortem(self) -> Postmortem | None:
         return self.document.postmortem
 
     @property
-    def version(self):
+    def version(self) -> int:
         return self.document.versions.get(self.key, 0)
 
     @property
-    def tag(self):
+    def tag(self) -> str:
         return self.document.tag(self.key)
 
     @property
-    def open_comments(self):
+    def open_comments(self) -> int:
         return self.document.open_comments.get(self.key, 0)
 
     @property
-    def has_comments(self):
+    def has_comments(self) -> bool:
         return self.document.postmortem is not None and self.key in SECTIONS
 
     @property
-    def anchor(self):
+    def anchor(self) -> str:
         return f"section-{self.key}"
 
     @property
-    def body_id(self):
+    def body_id(self) -> str:
         return f"body-{self.key}"
 
     @property
-    def body_template(self):
+    def body_template(self) -> list[str]:
         return self.editable.template
 
     @property
-    def is_rows(self):
+    def is_rows(self) -> bool:
         return self.editable.kind == "rows"
 
     @property
-    def text(self):
+    def text(self) -> str:
         """The Markdown source of a single-field section."""
-        return getattr(self.editable.target(self.incident), self.editable.fields[0])
+        editable = self.editable
+        assert isinstance(editable, FieldSection)
+        text: str = getattr(editable.target(self.incident), editable.fields[0])
+        return text
 
     @property
-    def rows(self):
+    def rows(self) -> list[Any]:
         """The rows shown (the first chunk of a long list)."""
         return self.document.rows(self.key)[0] if self.is_rows else []
 
     @property
-    def has_more(self):
+    def has_more(self) -> bool:
         return self.is_rows and self.document.rows(self.key)[1]
 
     @property
-    def row_count(self):
+    def row_count(self) -> int | None:
         return self.document.row_count(self.key)
 
     @property
-    def state(self):
+    def state(self) -> str:
         """What the section's markup depends on, hashed: the document, the section's version
         and those of what it shows, the template's heading and prompt, whether the reader may
         edit, the day, the code. The same state is the same markup: the fragment's ETag and
@@ -360,33 +381,36 @@ class DocumentSection:
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()[:24]
 
     @property
-    def body_key(self):
+    def body_key(self) -> str:
         return f"pm:body:{self.state}"
 
     @property
-    def body_html(self):
+    def body_html(self) -> SafeString:
         """The section's body as the page shows it, from the cache while its state holds."""
         return self.document.body_html(self)
 
     @property
-    def body_html_oob(self):
+    def body_html_oob(self) -> SafeString:
         return self.document.body_html(self, oob=True)
 
     @property
-    def rows_html(self):
+    def rows_html(self) -> str:
         """The rows' read-only markup, from the cache where it holds this version of a row."""
         return render_rows(self, self.rows)
 
     @property
-    def next_cursor(self):
-        return self.editable.cursor(self.rows[-1]) if self.has_more else ""
+    def next_cursor(self) -> str:
+        editable = self.editable
+        if not self.has_more or not isinstance(editable, RowSection):
+            return ""
+        return editable.cursor(self.rows[-1])
 
     @property
-    def values(self):
+    def values(self) -> dict[str, Any]:
         """The section's field values; many-to-many ones loaded once per page, and not at all
         when the incident query counted none."""
-        target = self.editable.target(self.incident)
-        values = {}
+        target = self.editable.owner_object(self.incident)
+        values: dict[str, Any] = {}
         for field in self.editable.model_fields:
             if not field.many_to_many:
                 values[field.name] = getattr(target, field.name)
@@ -399,7 +423,7 @@ class DocumentSection:
         return values
 
     @property
-    def is_empty(self):
+    def is_empty(self) -> bool:
         if self.is_rows:
             return self.row_count == 0 if self.row_count is not None else not self.rows
         values = self.values
@@ -409,14 +433,14 @@ class DocumentSection:
 @dataclass(frozen=True)
 class DocumentGroup:
     group: Group
-    sections: list
+    sections: list[DocumentSection]
 
     @property
-    def title(self):
+    def title(self) -> str:
         return self.group.title
 
     @property
-    def is_single(self):
+    def is_single(self) -> bool:
         return self.group.is_single
 
 
@@ -424,16 +448,18 @@ class ReviewState:
     """What the review panel shows: the checklist, blaming sentences, reviewers, the record,
     and what this person may do."""
 
-    def __init__(self, document):
+    def __init__(self, document: Document) -> None:
+        assert document.postmortem is not None
         self.document = document
-        self.postmortem = document.postmortem
+        self.postmortem: Postmortem = document.postmortem
         self.user = document.user
 
     @cached_property
-    def checks(self):
+    def checks(self) -> list[Check]:
         # The rows the page shows anyway: all of them, or the first ones and the count of
         # incomplete items the incident query made.
-        counts, items = self.document.row_counts, None
+        counts = self.document.row_counts
+        items: list[Any] | None = None
         if "action_items" in ROW_SECTIONS and counts.get("incomplete_action_items") != 0:
             items, more = self.document.rows("action_items")
             if more and "incomplete_action_items" not in counts:
@@ -441,7 +467,7 @@ class ReviewState:
         return pre_review_checklist(self.postmortem, counts, items=items)
 
     @cached_property
-    def findings(self):
+    def findings(self) -> list[Finding]:
         """Blaming sentences, kept in the cache while the texts they come from are unchanged:
         scanning a long timeline on every page view is what the versions spare."""
         # The versions of the sections it reads, and the rows' last save time (an edit made
@@ -455,43 +481,43 @@ class ReviewState:
         source = "|".join([*versions, *saved, *counts])
         digest = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:16]
         key = f"pm:blameless:{self.postmortem.pk}:{digest}"
-        findings = cache.get(key)
+        findings: list[Finding] | None = cache.get(key)
         if findings is None:
             findings = blameless_findings(self.postmortem)
             cache.set(key, findings, timeout=settings.ROW_CACHE_SECONDS)
         return findings
 
     @cached_property
-    def requests(self):
+    def requests(self) -> list[ReviewRequest]:
         return list(self.postmortem.review_requests.select_related("reviewer"))
 
     @cached_property
-    def my_request(self):
+    def my_request(self) -> ReviewRequest | None:
         return next((r for r in self.requests if r.reviewer_id == self.user.pk), None)
 
     @cached_property
-    def events(self):
+    def events(self) -> list[ReviewEvent]:
         return list(self.postmortem.review_events.select_related("actor", "reviewer"))
 
     @cached_property
-    def can_drive(self):
+    def can_drive(self) -> bool:
         if self.user.is_superuser or self.document.is_author:
             return True
         return can_drive_review(self.postmortem, self.user)
 
     @cached_property
-    def reviewer_form(self):
+    def reviewer_form(self) -> ReviewerForm:
         return ReviewerForm(exclude=[r.reviewer_id for r in self.requests])
 
     @property
-    def reviewer_choices(self):
+    def reviewer_choices(self) -> Any:
         """Who may be asked to review, as the form offers them (written out by the panel)."""
-        return self.reviewer_form.fields["reviewer"].queryset
+        return self.reviewer_form.fields["reviewer"].queryset  # type: ignore[attr-defined]
 
     @property
-    def role_choices(self):
-        return self.reviewer_form.fields["role"].choices
+    def role_choices(self) -> Any:
+        return self.reviewer_form.fields["role"].choices  # type: ignore[attr-defined]
 
     @cached_property
-    def decision_form(self):
+    def decision_form(self) -> DecisionForm:
         return DecisionForm()

@@ -7,17 +7,20 @@ the conflict check and the revision history work on these declarations only, so 
 section never means writing another view.
 """
 
+from __future__ import annotations
+
 import copy
 import json
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.forms import modelform_factory
 from django.http import Http404
 from django.utils import timezone
@@ -37,15 +40,24 @@ from .layouts import SECTIONS
 from .models import AdditionalSection, ContributingFactor, FiveWhy, FollowUp, Postmortem
 from .templatetags.studio import display_name
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models.fields.related import ForeignKey
+
+# A field of a model, as _meta.get_field returns it (a relation's reverse side included).
+AnyField = Any
+# What a revision keeps of a section (JSON).
+Snapshot = dict[str, Any]
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-def studio_formfield(db_field, **kwargs):
+def studio_formfield(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
     """Widgets for every generated form: native date pickers, roomy Markdown textareas."""
     if isinstance(db_field, models.DateTimeField):
         kwargs["widget"] = DateTimeLocalInput()
@@ -58,12 +70,14 @@ def studio_formfield(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
-class EditForm(forms.ModelForm):
+class EditForm(forms.ModelForm[Any]):
     """Base of every section and row form: it carries the version the editor started from."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, initial=0)
 
-    def __init__(self, *args, incident, user, prompt="", **kwargs):
+    def __init__(
+        self, *args: Any, incident: Incident, user: User, prompt: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.incident = incident
         self.user = user
@@ -79,10 +93,10 @@ class EditForm(forms.ModelForm):
         )
         for name, field in self.fields.items():
             if name in ("commander", "owner"):
-                field.queryset = team_members
-                field.label_from_instance = display_name
+                field.queryset = team_members  # type: ignore[attr-defined]
+                field.label_from_instance = display_name  # type: ignore[attr-defined]
             elif name == "service":
-                field.queryset = incident.team.services.all()
+                field.queryset = incident.team.services.all()  # type: ignore[attr-defined]
         if self._meta.model is IncidentTag:
             # Free tags, with the ones the team already uses offered first.
             names = IncidentTag.objects.names_for_teams([incident.team_id])
@@ -96,17 +110,18 @@ class RowForm(EditForm):
     (one row per service and incident), which a plain ModelForm skips as not in the form.
     The document itself is not validated again: the view loaded it (one query less)."""
 
-    parent_field = None
+    parent_field: str | None = None
 
-    def _post_clean(self):
-        super()._post_clean()
-        exclude = self._get_validation_exclusions() - {self.parent_field}
+    def _post_clean(self) -> None:
+        # Private ModelForm hooks (django-stubs leaves them out).
+        super()._post_clean()  # type: ignore[misc]
+        exclude = self._get_validation_exclusions() - {self.parent_field}  # type: ignore[attr-defined]
         for constraint in self.instance._meta.constraints:
             if self.parent_field in getattr(constraint, "fields", ()):
                 try:
                     constraint.validate(type(self.instance), self.instance, exclude=exclude)
                 except forms.ValidationError as error:
-                    self._update_errors(error)
+                    self._update_errors(error)  # type: ignore[attr-defined]
 
 
 class FollowUpForm(RowForm):
@@ -114,7 +129,7 @@ class FollowUpForm(RowForm):
 
     completed_at = forms.BooleanField(label="Done", required=False)
 
-    def clean_completed_at(self):
+    def clean_completed_at(self) -> Any:
         if not self.cleaned_data["completed_at"]:
             return None
         return self.instance.completed_at or timezone.now()
@@ -134,7 +149,7 @@ class LinkForm(RowForm):
     )
     field_order = ["other", "note"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candidates = Incident.objects.visible_to(self.user).exclude(pk=self.incident.pk)
         recent = self.candidates.order_by("-started_at", "-pk").only("year", "number", "title")
@@ -144,7 +159,7 @@ class LinkForm(RowForm):
         if self.instance.pk and not self.is_bound:
             self.initial.setdefault("other", self.instance.other_end(self.incident).reference)
 
-    def clean_other(self):
+    def clean_other(self) -> Incident:
         match = REFERENCE_IN_TEXT.search(self.cleaned_data["other"])
         reference = match[0].upper() if match else ""
         if reference == self.incident.reference:
@@ -156,8 +171,8 @@ class LinkForm(RowForm):
             )
         return other
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         other = cleaned.get("other")
         if isinstance(other, Incident):
             here = self.incident
@@ -167,7 +182,7 @@ class LinkForm(RowForm):
         return cleaned
 
 
-def describe_value(field, value):
+def describe_value(field: AnyField, value: Any) -> str:
     """A field's value as a person reads it, for revisions and conflicts."""
     if value in (None, ""):
         return "—"
@@ -184,7 +199,7 @@ def describe_value(field, value):
     return str(value)
 
 
-def snapshot_value(field, value):
+def snapshot_value(field: AnyField, value: Any) -> Any:
     """A field's value in JSON, enough to restore it later."""
     if field.many_to_many:
         return sorted(obj.pk for obj in value)
@@ -193,13 +208,13 @@ def snapshot_value(field, value):
     return value
 
 
-def as_json(data):
+def as_json(data: Any) -> Any:
     """Snapshot values as they read back from a revision (Decimal and datetimes as strings), so
     that a snapshot taken now compares equal to the same values stored earlier."""
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-def value_from_snapshot(field, raw):
+def value_from_snapshot(field: AnyField, raw: Any) -> Any:
     if field.many_to_many:
         return list(field.related_model.objects.filter(pk__in=raw or []))
     if field.is_relation:
@@ -214,7 +229,15 @@ class FieldSection:
     viewer_dependent = False
     restorable = True
 
-    def __init__(self, key, title, model, fields, template=None, depends_on=()):
+    def __init__(
+        self,
+        key: str,
+        title: str,
+        model: type[Incident] | type[Postmortem],
+        fields: Iterable[str],
+        template: list[str] | None = None,
+        depends_on: Iterable[str] = (),
+    ) -> None:
         self.key = key
         self.title = title
         self.model = model
@@ -227,31 +250,38 @@ class FieldSection:
         # timeline): its rendering changes when theirs do.
         self.depends_on = tuple(depends_on)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<FieldSection {self.key}>"
 
     @property
-    def owner(self):
+    def owner(self) -> str:
         """Which part of the document holds this section: "incident" or "postmortem"."""
         return "incident" if self.model is Incident else "postmortem"
 
     @property
-    def model_fields(self):
+    def model_fields(self) -> list[AnyField]:
         return [self.model._meta.get_field(name) for name in self.fields]
 
     @cached_property
-    def form_class(self):
-        return modelform_factory(
+    def form_class(self) -> type[EditForm]:
+        return modelform_factory(  # type: ignore[return-value]
             self.model, form=EditForm, fields=self.fields, formfield_callback=studio_formfield
         )
 
-    def target(self, incident):
+    def target(self, incident: Incident) -> Incident | Postmortem:
         """The object holding this section's fields."""
         return incident if self.owner == "incident" else incident.postmortem
 
     owner_object = target  # the row whose section_versions holds this section's version
 
-    def make_form(self, incident, user, data=None, version=0, prompt=""):
+    def make_form(
+        self,
+        incident: Incident,
+        user: User,
+        data: Mapping[str, Any] | None = None,
+        version: int = 0,
+        prompt: str = "",
+    ) -> EditForm:
         # A copy: validating the form writes the input into its instance, and the loaded
         # values are what the save compares with and records as the text before.
         return self.form_class(
@@ -263,7 +293,7 @@ class FieldSection:
             prompt=prompt,
         )
 
-    def values(self, instance):
+    def values(self, instance: Any) -> dict[str, Any]:
         return {
             f.name: list(getattr(instance, f.name).all())
             if f.many_to_many
@@ -271,29 +301,29 @@ class FieldSection:
             for f in self.model_fields
         }
 
-    def values_from_form(self, form):
+    def values_from_form(self, form: forms.BaseForm) -> dict[str, Any]:
         return {name: form.cleaned_data[name] for name in self.fields}
 
-    def describe(self, values):
+    def describe(self, values: Mapping[str, Any]) -> str:
         """The section as text: Markdown as written, other fields as "Label: value" lines."""
-        lines = []
+        lines: list[str] = []
         for field in self.model_fields:
             value = values[field.name]
             if isinstance(field, models.TextField):
                 if len(self.fields) == 1:
-                    return value or ""
+                    return str(value or "")
                 lines.append(f"{capfirst(field.verbose_name)}:\n{value or '—'}")
             else:
                 lines.append(f"{capfirst(field.verbose_name)}: {describe_value(field, value)}")
         return "\n".join(lines)
 
-    def snapshot(self, values):
+    def snapshot(self, values: Mapping[str, Any]) -> Snapshot:
         return {f.name: snapshot_value(f, values[f.name]) for f in self.model_fields}
 
-    def values_from_snapshot(self, data):
+    def values_from_snapshot(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {f.name: value_from_snapshot(f, data.get(f.name)) for f in self.model_fields}
 
-    def apply(self, instance, values):
+    def apply(self, instance: Any, values: Mapping[str, Any]) -> None:
         for field in self.model_fields:
             if not field.many_to_many:
                 setattr(instance, field.name, values[field.name])
@@ -309,21 +339,21 @@ class RowSection:
 
     def __init__(
         self,
-        key,
-        title,
-        model,
-        parent,
-        fields,
-        describe_row,
-        order="position",
-        add_label="Add",
-        row_tag="li",
-        columns=1,
-        restorable=True,
-        form=RowForm,
-        select_related=(),
-        depends_on=(),
-    ):
+        key: str,
+        title: str,
+        model: type[models.Model],
+        parent: str,
+        fields: Iterable[str],
+        describe_row: Callable[[Any], str],
+        order: str = "position",
+        add_label: str = "Add",
+        row_tag: str = "li",
+        columns: int = 1,
+        restorable: bool = True,
+        form: type[RowForm] = RowForm,
+        select_related: Iterable[str] = (),
+        depends_on: Iterable[str] = (),
+    ) -> None:
         self.key = key
         self.title = title
         self.model = model
@@ -338,48 +368,49 @@ class RowSection:
         # Restoring re-creates the rows; not for rows that emails and reminders point at.
         self.restorable = restorable
         self.base_form = form
-        self.template = [f"postmortems/sections/{key}.html"]
+        self.template: list[str] = [f"postmortems/sections/{key}.html"]
         self.row_template = f"postmortems/rows/{key}.html"
         self.select_related = tuple(select_related)  # what a row's read-only markup shows
         self.depends_on = tuple(depends_on)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<RowSection {self.key}>"
 
     @property
-    def is_reorderable(self):
+    def is_reorderable(self) -> bool:
         return self.order == "position"
 
     @cached_property
-    def form_class(self):
-        form_class = modelform_factory(
+    def form_class(self) -> type[RowForm]:
+        form_class: type[RowForm] = modelform_factory(  # type: ignore[assignment]
             self.model, form=self.base_form, fields=self.fields, formfield_callback=studio_formfield
         )
         form_class.parent_field = self.parent
         return form_class
 
     @property
-    def related_name(self):
-        return self.model._meta.get_field(self.parent).remote_field.related_name
+    def related_name(self) -> str:
+        parent: ForeignKey[Any, Any] = self.model._meta.get_field(self.parent)  # type: ignore[assignment]
+        return str(parent.remote_field.related_name)
 
-    def parent_object(self, incident):
+    def parent_object(self, incident: Incident) -> Incident | Postmortem:
         return incident if self.parent == "incident" else incident.postmortem
 
     owner_object = parent_object
 
-    def rows(self, incident):
-        return self.model.objects.filter(**{self.parent: self.parent_object(incident)})
+    def rows(self, incident: Incident) -> models.QuerySet[Any]:
+        return self.model._default_manager.filter(**{self.parent: self.parent_object(incident)})
 
     @property
-    def owner_columns(self):
+    def owner_columns(self) -> tuple[str, ...]:
         """The foreign keys that make a row one of this document's (a link has two ends)."""
         return (self.parent,)
 
-    def display_rows(self, incident):
+    def display_rows(self, incident: Incident) -> models.QuerySet[Any]:
         """Rows in the page's order with what their markup shows."""
         return self.rows(incident).select_related(*self.select_related)
 
-    def row_of(self, incident: Any, pk: int, rows: QuerySet | None = None) -> Any:
+    def row_of(self, incident: Incident, pk: int, rows: models.QuerySet[Any] | None = None) -> Any:
         """The row `pk` of this document's list, or None if it was deleted (someone may have
         deleted it while another person edited it). A row of another document is no row of
         this one: 404, never "deleted meanwhile" nor a silent success. Every view and service
@@ -394,47 +425,48 @@ class RowSection:
     # "the row above" (moving): the model's ordering, with the primary key to break ties.
 
     @cached_property
-    def ordering(self):
-        names = [name.lstrip("-") for name in self.model._meta.ordering]
+    def ordering(self) -> tuple[str, ...]:
+        names = [str(name).lstrip("-") for name in self.model._meta.ordering or ()]
         return tuple(names if "pk" in names else [*names, "pk"])
 
-    def order_values(self, row):
-        values = []
+    def order_values(self, row: models.Model) -> list[Any]:
+        values: list[Any] = []
         for name in self.ordering:
-            value = row
+            value: Any = row
             for part in name.split("__"):
                 value = getattr(value, part)
             values.append(value)
         return values
 
-    def order_field(self, name):
+    def order_field(self, name: str) -> AnyField:
         if name == "pk":
             return self.model._meta.pk
-        model, parts = self.model, name.split("__")
+        model: Any = self.model
+        parts = name.split("__")
         for part in parts[:-1]:
             model = model._meta.get_field(part).related_model
         return model._meta.get_field(parts[-1])
 
-    def after(self, values):
+    def after(self, values: Sequence[Any]) -> Q:
         """Rows that come after a row with these ordering values (a keyset, not an offset, so
         that rows added or deleted meanwhile never shift what comes next)."""
         return self._beyond(values, "gt")
 
-    def before(self, values):
+    def before(self, values: Sequence[Any]) -> Q:
         return self._beyond(values, "lt")
 
-    def _beyond(self, values, lookup):
+    def _beyond(self, values: Sequence[Any], lookup: str) -> Q:
         condition = Q()
         for n, name in enumerate(self.ordering):
             same = {self.ordering[m]: values[m] for m in range(n)}
             condition |= Q(**same, **{f"{name}__{lookup}": values[n]})
         return condition
 
-    def cursor(self, row):
+    def cursor(self, row: models.Model) -> str:
         """A row's place in the list as text, for the URL of the rows after it."""
         return json.dumps(self.order_values(row), cls=DjangoJSONEncoder)
 
-    def values_from_cursor(self, cursor):
+    def values_from_cursor(self, cursor: str) -> list[Any]:
         """ValueError or ValidationError when the text is not a cursor of this list."""
         raw = json.loads(cursor)
         if not isinstance(raw, list) or len(raw) != len(self.ordering):
@@ -446,7 +478,7 @@ class RowSection:
     # enough to put it back as it was.
 
     @cached_property
-    def stored_fields(self):
+    def stored_fields(self) -> list[AnyField]:
         return [
             f
             for f in self.model._meta.concrete_fields
@@ -456,15 +488,16 @@ class RowSection:
             and not getattr(f, "auto_now_add", False)
         ]
 
-    def snapshot_row(self, row):
-        return as_json(
+    def snapshot_row(self, row: models.Model) -> Snapshot:
+        snapshot: Snapshot = as_json(
             {
                 f.name: getattr(row, f.attname) if f.is_relation else getattr(row, f.name)
                 for f in self.stored_fields
             }
         )
+        return snapshot
 
-    def apply_snapshot(self, row, data):
+    def apply_snapshot(self, row: Any, data: Mapping[str, Any]) -> Any:
         """Set a row's fields from a snapshot (related rows by id, without loading them)."""
         for f in self.stored_fields:
             if f.name in data:
@@ -472,15 +505,23 @@ class RowSection:
                 setattr(row, f.attname, raw if f.is_relation else f.to_python(raw))
         return row
 
-    def row_from_snapshot(self, incident, pk, data):
+    def row_from_snapshot(self, incident: Incident, pk: int, data: Mapping[str, Any]) -> Any:
         row = self.model(pk=pk, **{self.parent: self.parent_object(incident)})
         return self.apply_snapshot(row, data)
 
-    def page_rows(self, owner):
+    def page_rows(self, owner: Any) -> Iterable[Any]:
         """The rows as the page shows them, through the related manager the page prefetched."""
-        return getattr(owner, self.related_name).all()
+        rows: Iterable[Any] = getattr(owner, self.related_name).all()
+        return rows
 
-    def make_form(self, incident, user, data=None, row=None, initial=None):
+    def make_form(
+        self,
+        incident: Incident,
+        user: User,
+        data: Mapping[str, Any] | None = None,
+        row: Any = None,
+        initial: Mapping[str, Any] | None = None,
+    ) -> RowForm:
         if row is None:
             row = self.model(**{self.parent: self.parent_object(incident)})
         return self.form_class(
@@ -491,21 +532,21 @@ class RowSection:
             user=user,
         )
 
-    def describe(self, rows):
+    def describe(self, rows: Iterable[Any]) -> str:
         return "\n".join(self.describe_row(row) for row in rows)
 
-    def describe_values(self, values):
+    def describe_values(self, values: Mapping[str, Any]) -> str:
         """A row not saved yet (the editor's side of a conflict) described like a saved one."""
         return self.describe_row(self.model(**values))
 
-    def values_from_form(self, form):
+    def values_from_form(self, form: forms.BaseForm) -> dict[str, Any]:
         return {name: form.cleaned_data[name] for name in self.fields}
 
     @property
-    def model_fields(self):
+    def model_fields(self) -> list[AnyField]:
         return [self.model._meta.get_field(name) for name in self.fields]
 
-    def snapshot(self, rows):
+    def snapshot(self, rows: Iterable[Any]) -> Snapshot:
         return {
             "rows": [
                 {f.name: snapshot_value(f, getattr(row, f.name)) for f in self.model_fields}
@@ -513,7 +554,7 @@ class RowSection:
             ]
         }
 
-    def rows_from_snapshot(self, data):
+    def rows_from_snapshot(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Field values of each row as a revision saved them."""
         return [
             {f.name: value_from_snapshot(f, row.get(f.name)) for f in self.model_fields}
@@ -526,7 +567,7 @@ class LinkSection(RowSection):
     rows of an incident are the links made from it and the links made to it. Edited from
     either side; the form names the other incident, whichever side that is."""
 
-    def __init__(self, key, title):
+    def __init__(self, key: str, title: str) -> None:
         super().__init__(
             key,
             title,
@@ -542,51 +583,51 @@ class LinkSection(RowSection):
         )
 
     @cached_property
-    def form_class(self):
-        form_class = modelform_factory(
+    def form_class(self) -> type[RowForm]:
+        form_class: type[RowForm] = modelform_factory(  # type: ignore[assignment]
             self.model, form=LinkForm, fields=("note",), formfield_callback=studio_formfield
         )
         form_class.parent_field = self.parent
         return form_class
 
-    def rows(self, incident):
+    def rows(self, incident: Incident) -> models.QuerySet[Any]:
         # Prefetched, not joined: a row lock taken on these rows must not lock the incidents.
         return (
-            self.model.objects.filter(Q(incident=incident) | Q(related=incident))
+            IncidentLink.objects.filter(Q(incident=incident) | Q(related=incident))
             .prefetch_related("incident", "related")
             .order_by("created_at", "pk")
         )
 
     viewer_dependent = True  # another team's incident is shown by reference only
 
-    def page_rows(self, owner):
+    def page_rows(self, owner: Any) -> list[IncidentLink]:
         return [link for _other, link in owner.linked_incidents()]
 
     @property
-    def owner_columns(self):
+    def owner_columns(self) -> tuple[str, ...]:
         return ("incident", "related")
 
-    def values_from_form(self, form):
-        row = form.instance
-        end = "incident" if row.pk and row.related_id == form.incident.pk else "related"
+    def values_from_form(self, form: forms.BaseForm) -> dict[str, Any]:
+        row = form.instance  # type: ignore[attr-defined]
+        end = "incident" if row.pk and row.related_id == form.incident.pk else "related"  # type: ignore[attr-defined]
         return {end: form.cleaned_data["other"], "note": form.cleaned_data["note"]}
 
-    def describe_values(self, values):
-        other = values.get("related") or values.get("incident")
+    def describe_values(self, values: Mapping[str, Any]) -> str:
+        other: Incident = values.get("related") or values["incident"]
         note = f": {values['note']}" if values["note"] else ""
         return f"↔ {other.reference} {other.title}{note}"
 
 
-def describe_link(link):
+def describe_link(link: IncidentLink) -> str:
     ends = f"{link.incident.reference} ↔ {link.related.reference}"
     return f"{ends}: {link.note}" if link.note else ends
 
 
-def _utc(moment):
+def _utc(moment: Any) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "—"
 
 
-def describe_event(event):
+def describe_event(event: TimelineEvent) -> str:
     mark = " ★ key decision" if event.is_key_decision else ""
     parts = [_utc(event.occurred_at), event.get_kind_display(), event.actor or "—"]
     if event.action_taken:
@@ -598,7 +639,7 @@ def describe_event(event):
 DEPENDS_ON = {"impact": ("incident_times", "timeline")}
 
 
-def _postmortem_section(key):
+def _postmortem_section(key: str) -> FieldSection:
     section = SECTIONS[key]
     return FieldSection(
         key, section.title, Postmortem, section.fields, depends_on=DEPENDS_ON.get(key, ())
@@ -642,7 +683,7 @@ FIELD_SECTIONS = {
     ]
 }
 
-ROW_SECTIONS = {
+ROW_SECTIONS: dict[str, RowSection] = {
     section.key: section
     for section in [
         RowSection(
@@ -740,10 +781,12 @@ ROW_SECTIONS = {
 # Supporting information shows the related incidents inside it.
 FIELD_SECTIONS["supporting_info"].viewer_dependent = True
 
-EDITABLE_SECTIONS = {**FIELD_SECTIONS, **ROW_SECTIONS}
+Section = FieldSection | RowSection
+
+EDITABLE_SECTIONS: dict[str, Section] = {**FIELD_SECTIONS, **ROW_SECTIONS}
 
 
-def register_row_section(section):
+def register_row_section(section: RowSection) -> None:
     """A list section whose rows belong to an app above this one (action items): that app
     declares it here from its AppConfig.ready(), so the document never imports it."""
     ROW_SECTIONS[section.key] = section

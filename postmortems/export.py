@@ -10,15 +10,22 @@ Plain Python rather than a Django template: Markdown is whitespace-sensitive and
 be escaped cell by cell, which template tags make hard to read.
 """
 
+from __future__ import annotations
+
 import re
-from datetime import UTC
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, overload
 
 from django.utils import timezone
 
 from postmortems.importing.durations import format_duration
 from postmortems.importing.parser import guess_kind
-from postmortems.layouts import SECTIONS
+from postmortems.layouts import SECTIONS, Layout
 from postmortems.templatetags.studio import display_name
+
+if TYPE_CHECKING:
+    from postmortems.models import AdditionalSection, Postmortem
 
 NOT_WRITTEN = "_Not written yet._"
 
@@ -32,21 +39,21 @@ STATUS_MARKS = {
 ROLE_NAMES = {"engineering_lead": "Engineering lead", "manager": "Manager"}
 
 
-def export_filename(postmortem):
+def export_filename(postmortem: Postmortem) -> str:
     return f"{postmortem.incident.reference}-postmortem.md"
 
 
-def export_markdown(postmortem, layout=None):
+def export_markdown(postmortem: Postmortem, layout: Layout | None = None) -> str:
     return MarkdownExport(postmortem, layout).render()
 
 
-def cell(value):
+def cell(value: object) -> str:
     """One cell of a Markdown table: pipes escaped, line breaks as <br>."""
     text = str(value if value is not None else "").strip()
     return text.replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
 
 
-def table(header, rows):
+def table(header: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join("-" * (len(h) + 2) for h in header) + "|",
@@ -55,11 +62,17 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-def utc(moment):
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: None) -> None: ...
+@overload
+def utc(moment: datetime | None) -> datetime | None: ...
+def utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment else None
 
 
-def day(moment):
+def day(moment: datetime | None) -> str:
     return f"{utc(moment):%Y-%m-%d}"
 
 
@@ -67,11 +80,12 @@ HEADING = re.compile(r"^(#{1,6})(\s)", re.MULTILINE)
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
-def relevel(text, level):
+def relevel(text: str | None, level: int) -> str:
     """Sub-headings of a section's text sit one level below the heading it is placed under,
     so that a reader (and the importer) sees them inside it."""
     lines = (text or "").split("\n")
-    inside, levels = False, []
+    inside = False
+    levels: list[int] = []
     for line in lines:
         if FENCE.match(line):
             inside = not inside
@@ -80,7 +94,8 @@ def relevel(text, level):
     if not levels:
         return text or ""
     shift = level + 1 - min(levels)
-    out, inside = [], False
+    out: list[str] = []
+    inside = False
     for line in lines:
         if FENCE.match(line):
             inside = not inside
@@ -91,16 +106,16 @@ def relevel(text, level):
 
 
 class MarkdownExport:
-    def __init__(self, postmortem, layout=None):
+    def __init__(self, postmortem: Postmortem, layout: Layout | None = None) -> None:
         self.postmortem = postmortem
         self.incident = postmortem.incident
         self.layout = layout or postmortem.layout
         self.additional = list(postmortem.additional_sections.all())
         self.placed_keys = set(self.layout.section_keys)
 
-    def render(self):
+    def render(self) -> str:
         title = self.layout.document_title.format(title=self.incident.title)
-        parts = [f"# {title}", self.header(), "---"]
+        parts: list[str | None] = [f"# {title}", self.header(), "---"]
         for row in self.anchored(""):
             parts += self.additional_block(row, 2)
         if parts[-1] != "---":
@@ -131,10 +146,10 @@ class MarkdownExport:
 
     # Additional sections stand after the section they followed.
 
-    def anchored(self, key):
+    def anchored(self, key: str) -> list[AdditionalSection]:
         return [row for row in self.additional if self.anchor_of(row) == key]
 
-    def anchor_of(self, row):
+    def anchor_of(self, row: AdditionalSection) -> str:
         after = row.after or ""
         if after in ("", "sign_off"):
             return after
@@ -144,14 +159,14 @@ class MarkdownExport:
             return after
         return f"closing:{after}"  # placed after that section under Additional Sections
 
-    def additional_block(self, row, level):
+    def additional_block(self, row: AdditionalSection, level: int) -> list[str | None]:
         return [f"{'#' * level} {row.title}", relevel(row.body, level).strip() or NOT_WRITTEN]
 
-    def closing_sections(self):
+    def closing_sections(self) -> list[str | None]:
         """Sections this layout does not show, with their anchored additional sections, and
         additional sections whose place is not in this layout."""
-        parts = []
-        done = set()
+        parts: list[str | None] = []
+        done: set[int] = set()
         for key, section in SECTIONS.items():
             if key in self.placed_keys or key == "additional_sections":
                 continue
@@ -170,7 +185,7 @@ class MarkdownExport:
 
     # Header: the facts each seed template opens with, then every other fact set.
 
-    def header(self):
+    def header(self) -> str:
         incident, pm = self.incident, self.postmortem
         started, resolved = utc(incident.started_at), utc(incident.resolved_at)
         authors = ", ".join(sorted(display_name(u) for u in pm.authors.all())) or "—"
@@ -179,7 +194,7 @@ class MarkdownExport:
         status = ("Status", incident.get_status_display())
         shown = {"started_at", "resolved_at"}
         if self.layout.key == "incident_report":
-            fields = [
+            fields: list[tuple[str, str]] = [
                 ("Date", f"{started:%Y-%m-%d}"),
                 ("Time Started", self.clock(started)),
                 ("Time Resolved", self.clock(resolved) if resolved else "Ongoing"),
@@ -234,7 +249,7 @@ class MarkdownExport:
             fields.append(("Tags", ", ".join(tags)))
         return "\n".join(f"**{label}**: {value}  " for label, value in fields).rstrip()
 
-    def clock(self, moment):
+    def clock(self, moment: datetime) -> str:
         """HH:MM UTC on the incident's day, with the date on any other day."""
         moment = utc(moment)
         seconds = f":{moment:%S}" if moment.second else ""
@@ -242,7 +257,7 @@ class MarkdownExport:
             return f"{moment:%H:%M}{seconds} UTC"
         return f"{moment:%Y-%m-%d %H:%M}{seconds} UTC"
 
-    def duration_text(self):
+    def duration_text(self) -> str:
         """Start to resolved, from the two times the header shows (never from the timeline,
         which a reader of the header could not check)."""
         incident = self.incident
@@ -250,7 +265,7 @@ class MarkdownExport:
             return ""
         return format_duration(incident.resolved_at - incident.started_at)
 
-    def services_inline(self):
+    def services_inline(self) -> str:
         return ", ".join(
             f"{impact.service.name} ({impact.get_impact_display().lower()})"
             for impact in self.incident.service_impacts.all()
@@ -259,16 +274,17 @@ class MarkdownExport:
     # Sections: a method for each section with a shape of its own; a section that is one
     # Markdown field is exported as written.
 
-    def section(self, key):
-        shaped = getattr(self, f"section_{key}", None)
+    def section(self, key: str) -> str:
+        shaped: Callable[[], str] | None = getattr(self, f"section_{key}", None)
         if shaped is not None:
             return shaped()
         (field,) = SECTIONS[key].fields
-        return getattr(self.postmortem, field)
+        text: str = getattr(self.postmortem, field)
+        return text
 
-    def section_impact(self):
+    def section_impact(self) -> str:
         pm = self.postmortem
-        parts = []
+        parts: list[str] = []
         users = bullets(
             [
                 ("Scope", pm.user_scope),
@@ -304,20 +320,20 @@ class MarkdownExport:
             parts.append(pm.impact_summary)
         return "\n\n".join(parts)
 
-    def sla_breach_text(self):
+    def sla_breach_text(self) -> str | None:
         pm = self.postmortem
         budget = pm.error_budget_minutes
         downtime = self.duration_text()
-        if budget is None or not downtime:
+        if budget is None or not downtime or self.incident.resolved_at is None:
             return None
         minutes = (self.incident.resolved_at - self.incident.started_at).total_seconds() / 60
         breached = minutes > budget
         return (
             f"{'Yes' if breached else 'No'} ({downtime} {'>' if breached else '<'} "
-            f"{budget:.1f} min monthly budget for {pm.slo_target.normalize()}%)"
+            f"{budget:.1f} min monthly budget for {pm.slo_target.normalize()}%)"  # type: ignore[union-attr]
         )
 
-    def section_timeline(self):
+    def section_timeline(self) -> str:
         events = list(self.incident.timeline_events.all())
         if not events:
             return ""
@@ -329,7 +345,7 @@ class MarkdownExport:
         if any(e.kind != guess_kind(e.description) for e in events):
             columns.append("Kind")
         start_day = utc(self.incident.started_at).date()
-        rows = []
+        rows: list[list[str]] = []
         for event in events:
             at = utc(event.occurred_at)
             time = f"{at:%H:%M}" + (f":{at:%S}" if at.second else "")
@@ -345,7 +361,7 @@ class MarkdownExport:
                 "notes": event.notes,
                 "kind": event.kind,
             }
-            row = []
+            row: list[str] = []
             for column in columns:
                 name = column.lower()
                 if name.startswith("time"):
@@ -360,21 +376,21 @@ class MarkdownExport:
             body += f"\n\n**Total Duration**: {self.duration_text()}"
         return body
 
-    def section_root_cause(self):
+    def section_root_cause(self) -> str:
         pm = self.postmortem
         parts = [pm.root_cause]
         if pm.trigger:
             parts.append(f"**What triggered it**:\n{pm.trigger}")
         return "\n\n".join(p for p in parts if p)
 
-    def section_five_whys(self):
+    def section_five_whys(self) -> str:
         return "\n\n".join(
             f"**{n}. {row.question}**\n→ {row.answer}".rstrip()
             for n, row in enumerate(self.postmortem.five_whys.all(), start=1)
         )
 
-    def section_contributing_factors(self):
-        by_category = {}
+    def section_contributing_factors(self) -> str:
+        by_category: dict[str, list[str]] = {}
         for factor in self.postmortem.contributing_factors.all():
             by_category.setdefault(factor.get_category_display(), []).append(factor.description)
         return "\n\n".join(
@@ -383,9 +399,9 @@ class MarkdownExport:
             for category, texts in by_category.items()
         )
 
-    def section_detection(self):
+    def section_detection(self) -> str:
         pm = self.postmortem
-        parts = []
+        parts: list[str] = []
         if pm.detection_method:
             parts.append(f"**How Detected**: {pm.get_detection_method_display()}")
         if pm.alert_name:
@@ -394,7 +410,7 @@ class MarkdownExport:
             parts.append(pm.detection_notes)
         return "\n\n".join(parts)
 
-    def section_response(self):
+    def section_response(self) -> str:
         metrics = "\n".join(
             f"- **{label}**: {format_duration(value)} ({how})"
             for label, value, how in self.incident.response_metrics()
@@ -402,28 +418,29 @@ class MarkdownExport:
         parts = [f"**Response Timeline**:\n{metrics}", self.postmortem.response_notes]
         return "\n\n".join(p for p in parts if p)
 
-    def section_resolution(self):
+    def section_resolution(self) -> str:
         pm = self.postmortem
         if pm.resolution_short_term and not pm.resolution_long_term:
             return pm.resolution_short_term
-        parts = []
+        parts: list[str] = []
         if pm.resolution_short_term:
             parts.append(f"**Short-term**:\n\n{pm.resolution_short_term}")
         if pm.resolution_long_term:
             parts.append(f"**Long-term**:\n\n{pm.resolution_long_term}")
         return "\n\n".join(parts)
 
-    def section_action_items(self):
+    def section_action_items(self) -> str:
         items = list(self.postmortem.action_items.all())
         if not items:
             return ""
         if not self.layout.action_items_by_term:
             return self.action_item_table(list(enumerate(items, start=1)), items)
-        by_term = {}
+        by_term: dict[str, list[Any]] = {}
         for item in items:
             by_term.setdefault(item.get_term_display(), []).append(item)
         # Numbered in the order they are printed, term by term.
-        numbered, n = [], 0
+        numbered: list[tuple[str, list[tuple[int, Any]]]] = []
+        n = 0
         for term, group in by_term.items():
             numbered.append((term, list(enumerate(group, start=n + 1))))
             n += len(group)
@@ -432,7 +449,9 @@ class MarkdownExport:
             for term, rows in numbered
         )
 
-    def action_item_table(self, numbered_items, all_items):
+    def action_item_table(
+        self, numbered_items: Iterable[tuple[int, Any]], all_items: Sequence[Any]
+    ) -> str:
         columns = list(self.layout.action_item_columns)
         for extra in ("Priority", "Category", "Term", "Tracker", "Notes"):
             wanted = {
@@ -442,7 +461,7 @@ class MarkdownExport:
             }.get(extra, True)
             if wanted and extra not in columns:
                 columns.append(extra)
-        values = {
+        values: dict[str, Callable[[int, Any], object]] = {
             "#": lambda n, item: n,
             "ID": lambda n, item: n,
             "Action": lambda n, item: item.title,
@@ -458,7 +477,7 @@ class MarkdownExport:
         rows = [[values[c](n, item) for c in columns] for n, item in numbered_items]
         return table(columns, rows)
 
-    def section_supporting_info(self):
+    def section_supporting_info(self) -> str:
         related = [
             f"- {incident.reference} ({utc(incident.started_at):%Y-%m-%d}): {incident.title}"
             + (f" ({' '.join(link.note.split())})" if link.note else "")
@@ -469,8 +488,8 @@ class MarkdownExport:
             parts.append("**Related Incidents**:\n" + "\n".join(related))
         return "\n\n".join(p for p in parts if p)
 
-    def section_follow_ups(self):
-        lines = []
+    def section_follow_ups(self) -> str:
+        lines: list[str] = []
         for follow_up in self.postmortem.follow_ups.all():
             mark = "x" if follow_up.completed_at else " "
             lines.append(f"- [{mark}] {follow_up.due_on:%Y-%m-%d}: {follow_up.title}")
@@ -478,12 +497,12 @@ class MarkdownExport:
                 lines.append(indent(follow_up.notes, 2, first=True))
         return "\n".join(lines)
 
-    def section_additional_sections(self):
+    def section_additional_sections(self) -> str:
         return ""
 
     # The seeds' closing "Sign-off" block, from the review record.
 
-    def sign_off(self):
+    def sign_off(self) -> str:
         pm = self.postmortem
         events = list(pm.review_events.all())
         sent = [e for e in events if e.kind == "status" and e.to_status == "in_review"]
@@ -516,12 +535,12 @@ class MarkdownExport:
         return "\n".join(lines) + "\n\n" + "  \n".join(facts)
 
 
-def bullets(pairs):
+def bullets(pairs: Iterable[tuple[str, object]]) -> str:
     """`- **Label**: value` lines, skipping unknown values."""
     return "\n".join(f"- **{label}**: {value}" for label, value in pairs if value not in (None, ""))
 
 
-def indent(text, spaces, first=False):
+def indent(text: str | None, spaces: int, first: bool = False) -> str:
     """Continuation lines of a list item, indented under it."""
     pad = " " * spaces
     lines = (text or "").split("\n")

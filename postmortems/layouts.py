@@ -73,7 +73,7 @@ class Placement:
     prompt: str = ""
 
     @property
-    def section(self):
+    def section(self) -> Section:
         return SECTIONS[self.key]
 
 
@@ -85,7 +85,7 @@ class Group:
     placements: tuple[Placement, ...]
 
     @property
-    def is_single(self):
+    def is_single(self) -> bool:
         """A group holding one section of the same name is printed as one heading."""
         return len(self.placements) == 1 and self.placements[0].title == self.title
 
@@ -101,19 +101,19 @@ class Layout:
     closing: str = ""
     placements: tuple[Placement, ...] = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         flat = tuple(p for group in self.groups for p in group.placements)
         object.__setattr__(self, "placements", flat)
 
-    def placement(self, key):
+    def placement(self, key: str) -> Placement | None:
         return next((p for p in self.placements if p.key == key), None)
 
     @property
-    def section_keys(self):
+    def section_keys(self) -> list[str]:
         return [p.key for p in self.placements]
 
 
-def _group(title, *placements):
+def _group(title: str, *placements: tuple[str, ...]) -> Group:
     return Group(title, tuple(Placement(*p) for p in placements))
 
 

@@ -8,6 +8,8 @@ four; `NestedListIndent` rewrites the indentation before parsing). The HTML then
 through nh3: no script, no event handlers, no javascript: links.
 """
 
+from __future__ import annotations
+
 import re
 import threading
 
@@ -43,14 +45,16 @@ class NestedListIndent(Preprocessor):
     """Nested list items and their continuation lines indented by four spaces per level,
     whatever the writer used (two for "- a / - b", three for "1. one / - sub")."""
 
-    def run(self, lines):
-        out = []
-        levels = []  # the source indentation of each open list level
-        fence, shift, previous_blank, indented_block = None, 0, False, False
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        levels: list[int] = []  # the source indentation of each open list level
+        fence: str | None = None
+        shift, previous_blank, indented_block = 0, False, False
         for line in lines:
             if fence is not None:
                 out.append(_shifted(line, shift))
-                if FENCE.match(line) and FENCE.match(line).group(2)[0] == fence:
+                closer = FENCE.match(line)
+                if closer and closer.group(2)[0] == fence:
                     fence = None
                 continue
             indent = len(line) - len(line.lstrip(" "))
@@ -85,7 +89,7 @@ class NestedListIndent(Preprocessor):
         return out
 
 
-def _shifted(line, shift):
+def _shifted(line: str, shift: int) -> str:
     if shift >= 0:
         return " " * shift + line
     spaces = len(line) - len(line.lstrip(" "))
@@ -93,11 +97,11 @@ def _shifted(line, shift):
 
 
 class NestedListExtension(Extension):
-    def extendMarkdown(self, md):
+    def extendMarkdown(self, md: markdown_lib.Markdown) -> None:
         md.preprocessors.register(NestedListIndent(md), "nested_list_indent", 35)
 
 
-def _extensions():
+def _extensions() -> list[str | Extension]:
     return [
         "tables",
         "pymdownx.highlight",
@@ -113,7 +117,7 @@ def _extensions():
 _local = threading.local()
 
 
-def _converter():
+def _converter() -> markdown_lib.Markdown:
     """Building a Markdown converter costs more than converting a paragraph; keep one per
     thread (they are not thread-safe) and reset it between texts."""
     if not hasattr(_local, "converter"):
@@ -123,10 +127,11 @@ def _converter():
             extension_configs={"pymdownx.highlight": {"use_pygments": False}},
             output_format="html",
         )
-    return _local.converter.reset()
+    converter: markdown_lib.Markdown = _local.converter.reset()
+    return converter
 
 
-def render_markdown(text):
+def render_markdown(text: str | None) -> str:
     """Render Markdown and sanitize the HTML: no script, no on* handlers, no javascript: URLs."""
     if not text:
         return ""

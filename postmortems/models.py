@@ -1,6 +1,8 @@
+from __future__ import annotations
+
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -11,12 +13,17 @@ from django.urls import reverse
 
 from incidents.models import Incident
 
-from .layouts import LAYOUTS, SECTIONS
+from .layouts import LAYOUTS, SECTIONS, Layout
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SLO_PERIOD = timedelta(days=30)
 
 
-def error_budget_minutes(slo_target_percent, period=SLO_PERIOD):
+def error_budget_minutes(
+    slo_target_percent: Decimal | float | str | None, period: timedelta = SLO_PERIOD
+) -> Decimal | None:
     """Downtime an availability SLO allows over the period: 99.9% of 30 days -> 43.2 min."""
     if slo_target_percent is None:
         return None
@@ -25,8 +32,8 @@ def error_budget_minutes(slo_target_percent, period=SLO_PERIOD):
     return allowed_fraction * period_minutes
 
 
-class PostmortemQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class PostmortemQuerySet(models.QuerySet["Postmortem"]):
+    def visible_to(self, user: User) -> PostmortemQuerySet:
         return self.filter(incident__in=Incident.objects.visible_to(user))
 
 
@@ -113,10 +120,10 @@ class Postmortem(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Postmortem of {self.incident}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return self.incident.get_absolute_url()
 
     def may_resolve_threads(self, user: Any) -> bool:
@@ -132,34 +139,34 @@ class Postmortem(models.Model):
             or self.authors.filter(pk=user.pk).exists()
         )
 
-    def get_export_url(self):
+    def get_export_url(self) -> str:
         return reverse("postmortems:export", args=[self.incident.reference])
 
     @property
-    def title(self):
+    def title(self) -> str:
         return self.incident.title
 
     @property
-    def layout(self):
+    def layout(self) -> Layout:
         return LAYOUTS[self.template]
 
     @property
-    def downtime(self):
+    def downtime(self) -> timedelta | None:
         return self.incident.duration
 
     @property
-    def error_budget_minutes(self):
+    def error_budget_minutes(self) -> Decimal | None:
         return error_budget_minutes(self.slo_target)
 
     @property
-    def error_budget_consumed_percent(self):
+    def error_budget_consumed_percent(self) -> Decimal | None:
         budget, downtime = self.error_budget_minutes, self.downtime
         if not budget or downtime is None:
             return None
         return Decimal(downtime.total_seconds()) / 60 / budget * 100
 
     @property
-    def sla_breached(self):
+    def sla_breached(self) -> bool | None:
         """True when this incident alone used more than the month's error budget."""
         budget, downtime = self.error_budget_minutes, self.downtime
         if budget is None or downtime is None:
@@ -179,7 +186,7 @@ class FiveWhy(models.Model):
         verbose_name = "five whys row"
         verbose_name_plural = "five whys"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.question
 
 
@@ -200,7 +207,7 @@ class ContributingFactor(models.Model):
     class Meta:
         ordering = ["position", "pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_category_display()}: {self.description[:60]}"
 
 
@@ -217,7 +224,7 @@ class FollowUp(models.Model):
     class Meta:
         ordering = ["due_on", "pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.due_on}: {self.title}"
 
 
@@ -240,7 +247,7 @@ class AdditionalSection(models.Model):
     class Meta:
         ordering = ["position", "pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title
 
 
@@ -276,7 +283,7 @@ class Comment(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Comment by {self.author} on {self.get_section_display()}"
 
     def may_be_resolved_by(self, user: Any) -> bool:
@@ -300,7 +307,7 @@ class Mention(models.Model):
             models.UniqueConstraint(fields=["comment", "user"], name="unique_mention_per_comment"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"@{self.user} in {self.comment}"
 
 
@@ -344,12 +351,12 @@ class ReviewRequest(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.reviewer} as {self.get_role_display()}: {self.get_decision_display()}"
 
 
-class RevisionQuerySet(models.QuerySet):
-    def current_versions(self, incident):
+class RevisionQuerySet(models.QuerySet["Revision"]):
+    def current_versions(self, incident: Incident) -> dict[str, int]:
         """{section key: latest version} for one document, in one query."""
         rows = (
             self.filter(incident=incident)
@@ -393,7 +400,7 @@ class Revision(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.incident.reference} {self.section} v{self.version}"
 
 
@@ -413,7 +420,7 @@ class Presence(models.Model):
         ]
         indexes = [models.Index(fields=["incident", "last_seen"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} on {self.incident}"
 
 
@@ -453,7 +460,7 @@ class ReviewEvent(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
 
 
@@ -463,5 +470,5 @@ class Heartbeat(models.Model):
     name = models.CharField(max_length=50, unique=True)
     at = models.DateTimeField()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

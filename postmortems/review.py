@@ -6,12 +6,19 @@ a reviewer asking for changes sends it back to draft. Every step is a ReviewEven
 sign-off block shows. A refused step raises TransitionRefused with a sentence for the user.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 
 from .checklist import checklist_passes, pre_review_checklist
 from .models import Postmortem, ReviewEvent, ReviewRequest
 from .templatetags.studio import display_name
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Status = Postmortem.Status
 Decision = ReviewRequest.Decision
@@ -21,13 +28,13 @@ Role = ReviewRequest.Role
 class TransitionRefused(Exception):
     """A step the workflow does not allow; `status` is the HTTP status a view answers with."""
 
-    def __init__(self, message, status=409):
+    def __init__(self, message: str, status: int = 409) -> None:
         self.message = message
         self.status = status
         super().__init__(message)
 
 
-def can_drive_review(postmortem, user):
+def can_drive_review(postmortem: Postmortem, user: User) -> bool:
     """Authors drive their postmortem's review; so do the team's managers."""
     if user.is_superuser:
         return True
@@ -39,14 +46,14 @@ def can_drive_review(postmortem, user):
     return is_author or postmortem.incident.is_managed_by(user)
 
 
-def _require_driver(postmortem, user):
+def _require_driver(postmortem: Postmortem, user: User) -> None:
     if not can_drive_review(postmortem, user):
         raise TransitionRefused(
             f"Only the authors or a manager of {postmortem.incident.team} can do that.", 403
         )
 
 
-def _locked(postmortem):
+def _locked(postmortem: Postmortem) -> Postmortem:
     """The postmortem row, locked so that two steps of one review never interleave."""
     return (
         Postmortem.objects.select_related("incident__team")
@@ -55,7 +62,7 @@ def _locked(postmortem):
     )
 
 
-def _move(postmortem, to_status, by, note=""):
+def _move(postmortem: Postmortem, to_status: str, by: User, note: str = "") -> None:
     ReviewEvent.objects.create(
         postmortem=postmortem,
         kind=ReviewEvent.Kind.STATUS,
@@ -68,7 +75,7 @@ def _move(postmortem, to_status, by, note=""):
     postmortem.save(update_fields=["status", "updated_at"])
 
 
-def add_reviewer(postmortem, reviewer, role, by):
+def add_reviewer(postmortem: Postmortem, reviewer: User, role: str, by: User) -> ReviewRequest:
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -96,7 +103,7 @@ def add_reviewer(postmortem, reviewer, role, by):
         return request
 
 
-def remove_reviewer(review_request, by):
+def remove_reviewer(review_request: ReviewRequest, by: User) -> None:
     with transaction.atomic():
         postmortem = _locked(review_request.postmortem)
         _require_driver(postmortem, by)
@@ -114,7 +121,7 @@ def remove_reviewer(review_request, by):
             _approve_if_signed_off(postmortem, by)
 
 
-def request_review(postmortem, by, note=""):
+def request_review(postmortem: Postmortem, by: User, note: str = "") -> Postmortem:
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -147,7 +154,7 @@ def request_review(postmortem, by, note=""):
         return postmortem
 
 
-def decide(review_request, by, decision, note=""):
+def decide(review_request: ReviewRequest, by: User, decision: str, note: str = "") -> Postmortem:
     with transaction.atomic():
         postmortem = _locked(review_request.postmortem)
         review_request = ReviewRequest.objects.select_for_update().get(pk=review_request.pk)
@@ -195,7 +202,7 @@ def decide(review_request, by, decision, note=""):
         return postmortem
 
 
-def _approve_if_signed_off(postmortem, by):
+def _approve_if_signed_off(postmortem: Postmortem, by: User) -> None:
     requests = list(postmortem.review_requests.select_related("reviewer"))
     team = postmortem.incident.team
     everyone_approved = bool(requests) and all(r.decision == Decision.APPROVED for r in requests)
@@ -207,7 +214,7 @@ def _approve_if_signed_off(postmortem, by):
         _move(postmortem, Status.APPROVED, by, "Every reviewer approved.")
 
 
-def withdraw(postmortem, by, note=""):
+def withdraw(postmortem: Postmortem, by: User, note: str = "") -> Postmortem:
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -217,7 +224,7 @@ def withdraw(postmortem, by, note=""):
         return postmortem
 
 
-def publish(postmortem, by, note=""):
+def publish(postmortem: Postmortem, by: User, note: str = "") -> Postmortem:
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -230,7 +237,7 @@ def publish(postmortem, by, note=""):
         return postmortem
 
 
-def reopen(postmortem, by, note):
+def reopen(postmortem: Postmortem, by: User, note: str) -> Postmortem:
     with transaction.atomic():
         postmortem = _locked(postmortem)
         _require_driver(postmortem, by)
@@ -242,7 +249,7 @@ def reopen(postmortem, by, note):
         return postmortem
 
 
-def switch_template(postmortem, template, by):
+def switch_template(postmortem: Postmortem, template: str, by: User) -> Postmortem:
     """Change the shape of the document; every section keeps its content. Authors and the
     team's managers may; the postmortem row is locked like for every other workflow step."""
     if template not in Postmortem.Template.values:
@@ -264,7 +271,7 @@ def switch_template(postmortem, template, by):
     return locked
 
 
-def join_authors(postmortem, user):
+def join_authors(postmortem: Postmortem, user: User) -> None:
     if not postmortem.incident.can_edit(user):
         raise TransitionRefused(
             f"Only members of {postmortem.incident.team} can write this postmortem.", 403
@@ -272,5 +279,5 @@ def join_authors(postmortem, user):
     postmortem.authors.add(user)
 
 
-def is_ready_for_review(postmortem):
+def is_ready_for_review(postmortem: Postmortem) -> bool:
     return checklist_passes(pre_review_checklist(postmortem))

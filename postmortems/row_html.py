@@ -51,7 +51,7 @@ def _row_key(section: Any, row: Any, context: str, digest: str) -> str:
     return f"pm:row:{digest}:{section.key}:{row.pk}:{row.version}:{stamp}:{context}"
 
 
-def render_rows(section: Any, rows: list) -> str:
+def render_rows(section: Any, rows: list[Any]) -> str:
     """The markup of these rows, in order, rendering only those not cached."""
     if not rows:
         return ""

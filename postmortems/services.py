@@ -15,12 +15,14 @@ incident for its details, times, timeline and services, the postmortem for every
   Restoring walks the deltas back from the rows as they are now.
 """
 
+from __future__ import annotations
+
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -31,12 +33,12 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
-from incidents.models import Incident
+from incidents.models import Incident, IncidentQuerySet
 from incidents.services import get_incident_for
 
 from . import limits
-from .editing import FIELD_SECTIONS, ROW_SECTIONS, as_json
-from .importing.parser import guess_kind, parse_paste
+from .editing import FIELD_SECTIONS, ROW_SECTIONS, FieldSection, RowSection, Section, as_json
+from .importing.parser import PastedLine, guess_kind, parse_paste
 from .merge import MergeConflict, merge_text
 from .models import (
     Comment,
@@ -51,8 +53,16 @@ from .signals import comment_posted, section_saved, send_on_commit
 from .templatetags.studio import display_name
 from .versions import remember_version, set_version, version_of
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import Field
 
-def incidents_with_documents():
+    from .importing.parser import EventRow
+
+_T = TypeVar("_T")
+
+
+def incidents_with_documents() -> QuerySet[Incident]:
     """Everything the export reads, in a fixed number of queries."""
     return Incident.objects.select_related("team", "commander", "postmortem").prefetch_related(
         "timeline_events",
@@ -84,15 +94,16 @@ INCIDENT_ID = '"incidents_incident"."id"'
 POSTMORTEM_ID = '"postmortems_postmortem"."id"'
 
 
-def _owner_id(owner):
+def _owner_id(owner: str) -> str:
     return INCIDENT_ID if owner == "incident" else POSTMORTEM_ID
 
 
-def _column(model, name):
-    return f'"{model._meta.db_table}"."{model._meta.get_field(name).column}"'
+def _column(model: type[models.Model], name: str) -> str:
+    field: Field[Any, Any] = model._meta.get_field(name)  # type: ignore[assignment]
+    return f'"{model._meta.db_table}"."{field.column}"'
 
 
-def row_count(section, condition=""):
+def row_count(section: RowSection, condition: str = "") -> RawSQL:
     """How many rows a list section has (that match the SQL `condition`)."""
     table = section.model._meta.db_table
     owner = _owner_id(section.parent)
@@ -102,7 +113,7 @@ def row_count(section, condition=""):
     return RawSQL(sql, (), output_field=IntegerField())
 
 
-def link_count(section, field):
+def link_count(section: FieldSection, field: Any) -> RawSQL:
     """How many related objects a many-to-many field holds (related incidents)."""
     through = field.remote_field.through
     table, column = through._meta.db_table, through._meta.get_field(field.m2m_field_name()).column
@@ -112,7 +123,7 @@ def link_count(section, field):
     return RawSQL(sql, (), output_field=IntegerField())
 
 
-def open_comment_sections():
+def open_comment_sections() -> RawSQL:
     """The section of every open comment (threads, and replies in open threads), joined by
     commas; the page counts them per section in Python."""
     joined = "group_concat" if connection.vendor == "sqlite" else "string_agg"
@@ -126,7 +137,7 @@ def open_comment_sections():
     return RawSQL(sql, (), output_field=TextField())
 
 
-def document_queryset(user: Any, keys: Iterable[str] | None = None) -> QuerySet:
+def document_queryset(user: User, keys: Iterable[str] | None = None) -> IncidentQuerySet:
     """The incident, its team, commander and postmortem (with every section's version) in one
     query, with whether this person may edit, and for the sections in `keys` (all when None)
     how many rows each list has and the timeline's milestones. Nothing is prefetched: each
@@ -135,7 +146,7 @@ def document_queryset(user: Any, keys: Iterable[str] | None = None) -> QuerySet:
     queryset = Incident.objects.select_related("team", "commander", "postmortem").with_viewer(user)
     if shown is None or shown & {"incident_times", "impact", "timeline"}:
         queryset = queryset.with_first_events()
-    counts = {
+    counts: dict[str, RawSQL] = {
         f"rows_{key}": row_count(section)
         for key, section in ROW_SECTIONS.items()
         if shown is None or key in shown
@@ -159,7 +170,7 @@ def document_queryset(user: Any, keys: Iterable[str] | None = None) -> QuerySet:
 
 
 def get_document_for(
-    user: Any, reference: str, edit: bool = False, keys: Iterable[str] | None = None
+    user: User, reference: str, edit: bool = False, keys: Iterable[str] | None = None
 ) -> Incident:
     """The incident with its postmortem and every section's version if the user may see it
     (404 otherwise), or with edit=True change it (403 otherwise). Sections load their own
@@ -167,7 +178,7 @@ def get_document_for(
     return get_incident_for(user, reference, document_queryset(user, keys), edit=edit)
 
 
-def get_presence_document_for(user: Any, reference: str) -> Incident:
+def get_presence_document_for(user: User, reference: str) -> Incident:
     """Only what the presence poll reads of a document (it runs every few seconds in every
     open tab): access, the reader's rights, every section's version, the template."""
     queryset = (
@@ -186,12 +197,13 @@ def get_presence_document_for(user: Any, reference: str) -> Incident:
     return get_incident_for(user, reference, queryset)
 
 
-def get_full_document_for(user: Any, reference: str) -> Incident:
+def get_full_document_for(user: User, reference: str) -> Incident:
     """The incident with the whole document prefetched (the export reads all of it)."""
-    return get_incident_for(user, reference, incidents_with_documents())
+    queryset: IncidentQuerySet = incidents_with_documents()  # type: ignore[assignment]
+    return get_incident_for(user, reference, queryset)
 
 
-def get_postmortem_for(user: Any, reference: str, full: bool = False) -> Postmortem:
+def get_postmortem_for(user: User, reference: str, full: bool = False) -> Postmortem:
     """The postmortem of a visible incident; 404 if none."""
     if full:
         incident = get_full_document_for(user, reference)
@@ -203,7 +215,7 @@ def get_postmortem_for(user: Any, reference: str, full: bool = False) -> Postmor
         raise Http404("This incident has no postmortem yet.") from None
 
 
-def start_postmortem(incident, template, by):
+def start_postmortem(incident: Incident, template: str, by: User) -> Postmortem:
     """Open the postmortem of an incident, with whoever starts it as its first author."""
     postmortem, _created = Postmortem.objects.get_or_create(
         incident=incident, defaults={"template": template}
@@ -215,7 +227,13 @@ def start_postmortem(incident, template, by):
 class StaleEdit(Exception):
     """Someone saved the section (or row) after the editor loaded it."""
 
-    def __init__(self, current_text, current_version, revision=None, gone=False):
+    def __init__(
+        self,
+        current_text: str,
+        current_version: int,
+        revision: Revision | None = None,
+        gone: bool = False,
+    ) -> None:
         self.current_text = current_text
         self.current_version = current_version
         self.revision = revision  # who changed it, and when
@@ -223,12 +241,12 @@ class StaleEdit(Exception):
         super().__init__(f"stale edit; current version is {current_version}")
 
 
-def _lock(incident):
+def _lock(incident: Incident) -> Incident:
     """The incident row, locked (serializes writes to the incident's own sections)."""
     return Incident.objects.select_for_update().get(pk=incident.pk)
 
 
-def _latest_revision(incident, key):
+def _latest_revision(incident: Incident, key: str) -> Revision | None:
     return (
         Revision.objects.filter(incident=incident, section=key)
         .select_related("author")
@@ -237,11 +255,11 @@ def _latest_revision(incident, key):
     )
 
 
-def _section(key):
+def _section(key: str) -> Section:
     return FIELD_SECTIONS.get(key) or ROW_SECTIONS[key]
 
 
-def _bump(incident, key):
+def _bump(incident: Incident, key: str) -> int:
     """The section's next version, written to its owner row. The UPDATE takes the row's lock,
     so that two changes of one list are recorded one after the other; commit or roll back with
     the change it numbers."""
@@ -250,13 +268,24 @@ def _bump(incident, key):
     if set_version(owner, key, known + 1, expected=known):
         return known + 1
     # Someone changed this section since the owner was loaded: read it under the lock.
-    fresh = type(owner).objects.select_for_update().only("section_versions").get(pk=owner.pk)
+    fresh = (
+        type(owner)._default_manager.select_for_update().only("section_versions").get(pk=owner.pk)
+    )
     version = version_of(fresh, key) + 1
     set_version(owner, key, version)
     return version
 
 
-def _insert_revision(incident, key, version, old_text, new_text, data, by, **extra):
+def _insert_revision(
+    incident: Incident,
+    key: str,
+    version: int,
+    old_text: str,
+    new_text: str,
+    data: dict[str, Any],
+    by: User | None,
+    **extra: Any,
+) -> Revision:
     return Revision.objects.create(
         incident=incident,
         section=key,
@@ -269,7 +298,17 @@ def _insert_revision(incident, key, version, old_text, new_text, data, by, **ext
     )
 
 
-def _record(incident, key, old_text, new_text, data, by, restored_from=None, *, note=""):
+def _record(
+    incident: Incident,
+    key: str,
+    old_text: str,
+    new_text: str,
+    data: dict[str, Any],
+    by: User | None,
+    restored_from: int | None = None,
+    *,
+    note: str = "",
+) -> Revision:
     """Record a change made some other way (an import, a script) as the section's next
     revision, bumping its version. Call inside the change's transaction."""
     version = _bump(incident, key)
@@ -281,14 +320,16 @@ def _record(incident, key, old_text, new_text, data, by, restored_from=None, *, 
     return revision
 
 
-def _resynced(incident, key, error, section_text=""):
+def _resynced(
+    incident: Incident, key: str, error: IntegrityError, section_text: str = ""
+) -> IntegrityError | StaleEdit:
     """After an IntegrityError: if the version map is behind the revisions (a revision was
     written without bumping it), take the revisions' word and answer StaleEdit (a 409, and the
     next save goes through); any other integrity error is raised as it is."""
     owner = _section(key).owner_object(incident)
     latest = Revision.objects.filter(incident=incident, section=key).aggregate(v=Max("version"))
     recorded = latest["v"] or 0
-    stored = version_of(type(owner).objects.only("section_versions").get(pk=owner.pk), key)
+    stored = version_of(type(owner)._default_manager.only("section_versions").get(pk=owner.pk), key)
     if recorded <= stored:
         return error
     set_version(owner, key, recorded)
@@ -299,13 +340,15 @@ def _resynced(incident, key, error, section_text=""):
 # Field sections.
 
 
-def _field_update(section, values):
+def _field_update(section: FieldSection, values: Mapping[str, Any]) -> dict[str, Any]:
     fields = {f.name: values[f.name] for f in section.model_fields if not f.many_to_many}
     fields["updated_at"] = timezone.now()
     return fields
 
 
-def _apply_in_memory(section, owner, values, version):
+def _apply_in_memory(
+    section: FieldSection, owner: Incident | Postmortem, values: Mapping[str, Any], version: int
+) -> None:
     for field in section.model_fields:
         if not field.many_to_many:
             setattr(owner, field.name, values[field.name])
@@ -313,7 +356,17 @@ def _apply_in_memory(section, owner, values, version):
     remember_version(owner, section.key, version)
 
 
-def _write_fields(incident, section, owner, old_values, values, by, version, m2m=True, **extra):
+def _write_fields(
+    incident: Incident,
+    section: FieldSection,
+    owner: Incident | Postmortem,
+    old_values: Mapping[str, Any],
+    values: Mapping[str, Any],
+    by: User | None,
+    version: int,
+    m2m: bool = True,
+    **extra: Any,
+) -> Revision:
     """Inside a transaction, after the owner row was updated: many-to-many fields and the
     revision. The first revision also keeps the values before it, the base of a merge with
     someone who started from version 0."""
@@ -345,15 +398,15 @@ def _write_fields(incident, section, owner, old_values, values, by, version, m2m
     return revision
 
 
-def _same(section, a, b):
-    return as_json(section.snapshot(a)) == as_json(section.snapshot(b))
+def _same(section: FieldSection, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return bool(as_json(section.snapshot(a)) == as_json(section.snapshot(b)))
 
 
 def save_section(
     incident: Incident,
     key: str,
     values: Mapping[str, Any],
-    by: Any,
+    by: User,
     base_version: int,
     restored_from: int | None = None,
     *,
@@ -368,7 +421,7 @@ def save_section(
     """
     section = FIELD_SECTIONS[key]
     owner = section.target(incident)
-    extra = {"restored_from": restored_from, "note": note}
+    extra: dict[str, Any] = {"restored_from": restored_from, "note": note}
     if version_of(owner, key) == base_version:
         current = section.values(owner)
         if _same(section, current, values):
@@ -391,28 +444,37 @@ def save_section(
     return _save_over_newer(incident, section, values, by, base_version, **extra)
 
 
-def _save_over_newer(incident, section, values, by, base_version, **extra):
+def _save_over_newer(
+    incident: Incident,
+    section: FieldSection,
+    values: Mapping[str, Any],
+    by: User,
+    base_version: int,
+    **extra: Any,
+) -> Revision | None:
     """The section changed since the editor (or this request) loaded it: under the owner
     row's lock, save over the current values, merging when the editor started earlier."""
     key = section.key
     owner = section.target(incident)
     with transaction.atomic():
-        fresh = type(owner).objects.select_for_update().get(pk=owner.pk)
+        fresh = type(owner)._default_manager.select_for_update().get(pk=owner.pk)
         current_version = version_of(fresh, key)
         current = section.values(fresh)
         if _same(section, current, values):
             return None
-        merged, merged_with = values, []
+        merged: Mapping[str, Any] = values
+        merged_with: list[str] = []
         if base_version > current_version:  # not a version this section ever had
             raise StaleEdit(
                 section.describe(current), current_version, _latest_revision(incident, key)
             )
         if current_version != base_version:
-            merged = _merged(incident, section, base_version, current, values)
-            if merged is None:
+            mergeable = _merged(incident, section, base_version, current, values)
+            if mergeable is None:
                 raise StaleEdit(
                     section.describe(current), current_version, _latest_revision(incident, key)
                 )
+            merged = mergeable
             if _same(section, current, merged):
                 return None
             merged_with = _authors_since(incident, key, base_version, by)
@@ -426,18 +488,21 @@ def _save_over_newer(incident, section, values, by, base_version, **extra):
     return revision
 
 
-def _base_snapshot(incident, section, version):
+def _base_snapshot(
+    incident: Incident, section: FieldSection, version: int
+) -> dict[str, Any] | None:
     """The section's values at `version`, as its revision stored them (None if unknown)."""
     if version == 0:
         first = Revision.objects.filter(incident=incident, section=section.key, version=1).first()
         if first is None:
             return None
         if "_before" in first.data:
-            return first.data["_before"]
+            before: dict[str, Any] = first.data["_before"]
+            return before
         if len(section.fields) == 1:  # before revisions kept "_before": the text itself
             return {section.fields[0]: first.old_text}
         return None
-    data = (
+    data: dict[str, Any] | None = (
         Revision.objects.filter(incident=incident, section=section.key, version=version)
         .values_list("data", flat=True)
         .first()
@@ -445,14 +510,20 @@ def _base_snapshot(incident, section, version):
     return data
 
 
-def _merged(incident, section, base_version, theirs, yours):
+def _merged(
+    incident: Incident,
+    section: FieldSection,
+    base_version: int,
+    theirs: Mapping[str, Any],
+    yours: Mapping[str, Any],
+) -> dict[str, Any] | None:
     """Yours and theirs merged field by field against the base version, or None if both
     changed the same field (the same lines of a text)."""
     base = _base_snapshot(incident, section, base_version)
     if base is None:
         return None
     their_data, your_data = as_json(section.snapshot(theirs)), as_json(section.snapshot(yours))
-    merged = {}
+    merged: dict[str, Any] = {}
     for field in section.model_fields:
         name = field.name
         b, t, y = base.get(name), their_data.get(name), your_data.get(name)
@@ -470,7 +541,7 @@ def _merged(incident, section, base_version, theirs, yours):
     return merged
 
 
-def _authors_since(incident, key, version, by):
+def _authors_since(incident: Incident, key: str, version: int, by: User) -> list[str]:
     """Who saved the section after `version` (the people a merge merged with)."""
     authors = (
         Revision.objects.filter(incident=incident, section=key, version__gt=version)
@@ -478,7 +549,7 @@ def _authors_since(incident, key, version, by):
         .select_related("author")
         .order_by("version")
     )
-    names = []
+    names: list[str] = []
     for revision in authors:
         name = display_name(revision.author) or "someone"
         if name not in names:
@@ -491,7 +562,7 @@ def record_field_edit(
     key: str,
     old_values: Mapping[str, Any],
     new_values: Mapping[str, Any],
-    by: Any,
+    by: User | None,
     *,
     note: str = "admin",
 ) -> Revision | None:
@@ -527,22 +598,28 @@ def sync_section_versions(incident: Incident) -> dict[str, int]:
 
 
 def record_row_edits(
-    incident: Incident, key: str, rows: list[tuple[int, Any, Any]], by: Any, *, note: str = "admin"
+    incident: Incident,
+    key: str,
+    rows: list[tuple[int, Any, Any]],
+    by: User | None,
+    *,
+    note: str = "admin",
 ) -> None:
     """Record rows changed some other way (the admin): `rows` is [(pk, row before or None, row
     after or None)]. Call inside the change's transaction, after it."""
 
-    def report(changes):
+    def report(changes: RowChanges) -> None:
         for pk, before, after in rows:
             changes.add(pk, before, after)
 
-    return _row_write(incident, key, by, report, note=note)
+    _row_write(incident, key, by, report, note=note)
 
 
 def restore_revision(
-    incident: Incident, key: str, version: int, by: Any, base_version: int
+    incident: Incident, key: str, version: int, by: User, base_version: int
 ) -> Revision | None:
-    """Bring back a section as it was after `version`; the restore is itself a new revision."""
+    """Bring back a section as it was after `version`; the restore is itself a new revision
+    (returned; None when the section already reads as it did then)."""
     revision = Revision.objects.get(incident=incident, section=key, version=version)
     if key in ROW_SECTIONS:
         return _restore_rows(incident, key, revision, by, base_version)
@@ -558,14 +635,15 @@ def restore_revision(
 class RowChanges:
     """The rows one change touched, as they were before and after it."""
 
-    def __init__(self, section):
+    def __init__(self, section: RowSection) -> None:
         self.section = section
-        self.rows = []  # (pk, row before or None, row after or None)
+        self.rows: list[tuple[int, Any, Any]] = []  # (pk, row before or None, row after or None)
+        self.revision: Revision | None = None  # once recorded
 
-    def add(self, pk, before, after):
+    def add(self, pk: int, before: Any, after: Any) -> None:
         self.rows.append((pk, before, after))
 
-    def data(self):
+    def data(self) -> dict[str, Any]:
         snapshot = self.section.snapshot_row
         return {
             "changes": [
@@ -578,19 +656,30 @@ class RowChanges:
             ]
         }
 
-    def texts(self):
+    def texts(self) -> tuple[str, str]:
         describe = self.section.describe_row
         old = "\n".join(describe(before) for _pk, before, _after in self.rows if before)
         new = "\n".join(describe(after) for _pk, _before, after in self.rows if after)
         return old, new
 
-    def record(self, incident, key, version, by, **extra):
+    def record(
+        self, incident: Incident, key: str, version: int, by: User | None, **extra: Any
+    ) -> Revision:
         old_text, new_text = self.texts()
         data = self.data()
-        return _insert_revision(incident, key, version, old_text, new_text, data, by, **extra)
+        self.revision = _insert_revision(
+            incident, key, version, old_text, new_text, data, by, **extra
+        )
+        return self.revision
 
 
-def _row_write(incident, key, by, change, **extra):
+def _row_write(
+    incident: Incident,
+    key: str,
+    by: User | None,
+    change: Callable[[RowChanges], _T],
+    **extra: Any,
+) -> _T:
     """Run `change(changes)` after bumping the section's version, in one transaction, and record
     the rows it reported; nothing reported, nothing recorded (and the version stays)."""
     section = ROW_SECTIONS[key]
@@ -610,7 +699,7 @@ def _row_write(incident, key, by, change, **extra):
     return result
 
 
-def _locked_row(section, incident, pk, base_version):
+def _locked_row(section: RowSection, incident: Incident, pk: int, base_version: int | None) -> Any:
     # With what describing the row reads (an action item's owner), only the row locked.
     rows = section.display_rows(incident).select_for_update(of=("self",))
     row = section.row_of(incident, pk, rows)  # 404 for a row of another document
@@ -621,16 +710,16 @@ def _locked_row(section, incident, pk, base_version):
     return row
 
 
-def _next_position(section, incident):
-    top = section.rows(incident).aggregate(top=Max("position"))["top"]
+def _next_position(section: RowSection, incident: Incident) -> int:
+    top: int | None = section.rows(incident).aggregate(top=Max("position"))["top"]
     return 0 if top is None else top + 1
 
 
-def add_row(incident: Incident, key: str, values: Mapping[str, Any], by: Any) -> Any:
+def add_row(incident: Incident, key: str, values: Mapping[str, Any], by: User | None) -> Any:
     section = ROW_SECTIONS[key]
 
-    def create(changes):
-        row = section.model(**{section.parent: section.parent_object(incident)}, **values)
+    def create(changes: RowChanges) -> Any:
+        row: Any = section.model(**{section.parent: section.parent_object(incident)}, **values)
         if hasattr(row, "position"):
             row.position = _next_position(section, incident)
         if hasattr(row, "created_by_id"):
@@ -647,7 +736,7 @@ def save_row(
     key: str,
     pk: int,
     values: Mapping[str, Any],
-    by: Any,
+    by: User | None,
     base_version: int | None,
     *,
     note: str = "",
@@ -657,7 +746,7 @@ def save_row(
     the change arrived when not through the editor ("from email")."""
     section = ROW_SECTIONS[key]
 
-    def update(changes):
+    def update(changes: RowChanges) -> Any:
         row = _locked_row(section, incident, pk, base_version)
         before = copy.copy(row)
         for name, value in values.items():
@@ -672,23 +761,25 @@ def save_row(
     return _row_write(incident, key, by, update, note=note)
 
 
-def delete_row(incident: Incident, key: str, pk: int, by: Any, base_version: int) -> None:
+def delete_row(
+    incident: Incident, key: str, pk: int, by: User | None, base_version: int | None
+) -> None:
     section = ROW_SECTIONS[key]
 
-    def delete(changes):
+    def delete(changes: RowChanges) -> None:
         row = _locked_row(section, incident, pk, base_version)
         before = copy.copy(row)
         row.delete()
         changes.add(pk, before, None)
 
-    return _row_write(incident, key, by, delete)
+    _row_write(incident, key, by, delete)
 
 
-def move_row(incident: Incident, key: str, pk: int, by: Any, offset: int) -> Any:
+def move_row(incident: Incident, key: str, pk: int, by: User | None, offset: int) -> Any:
     """Swap a row with its neighbour above (offset -1) or below (+1)."""
     section = ROW_SECTIONS[key]
 
-    def move(changes):
+    def move(changes: RowChanges) -> Any:
         row = _locked_row(section, incident, pk, None)
         values = section.order_values(row)
         beyond = section.before(values) if offset < 0 else section.after(values)
@@ -714,7 +805,9 @@ def move_row(incident: Incident, key: str, pk: int, by: Any, offset: int) -> Any
     return _row_write(incident, key, by, move)
 
 
-def _renumber(section, incident, row, neighbour):
+def _renumber(
+    section: RowSection, incident: Incident, row: Any, neighbour: Any
+) -> list[tuple[Any, int]]:
     rows = list(section.rows(incident).select_for_update(of=("self",)))
     index = {r.pk: n for n, r in enumerate(rows)}
     a, b = index[row.pk], index[neighbour.pk]
@@ -722,16 +815,19 @@ def _renumber(section, incident, row, neighbour):
     return [(r, position) for position, r in enumerate(rows) if r.position != position]
 
 
-def _restore_rows(incident, key, revision, by, base_version):
+def _restore_rows(
+    incident: Incident, key: str, revision: Revision, by: User, base_version: int
+) -> Revision | None:
     section = ROW_SECTIONS[key]
     if not section.restorable:
         raise ValueError(f"{key} rows cannot be restored")
     owner = section.owner_object(incident)
 
-    def restore(changes):
+    def restore(changes: RowChanges) -> RowChanges:
         current = {row.pk: row for row in section.rows(incident)}
         if "changes" not in revision.data:  # kept the whole list: put it back as it was
-            return _restore_whole_list(section, incident, current, revision.data, changes)
+            _restore_whole_list(section, incident, current, revision.data, changes)
+            return changes
         target = {pk: section.snapshot_row(row) for pk, row in current.items()}
         later = Revision.objects.filter(
             incident=incident, section=key, version__gt=revision.version
@@ -743,21 +839,34 @@ def _restore_rows(incident, key, revision, by, base_version):
                 else:
                     target[change["row"]] = change["before"]
         _apply_rows(section, incident, current, target, changes)
+        return changes
 
     with transaction.atomic():
-        locked = type(owner).objects.select_for_update().only("section_versions").get(pk=owner.pk)
+        locked = (
+            type(owner)
+            ._default_manager.select_for_update()
+            .only("section_versions")
+            .get(pk=owner.pk)
+        )
         current_version = version_of(locked, key)
         if base_version != current_version:
             latest = _latest_revision(incident, key)
             raise StaleEdit(latest.new_text if latest else "", current_version, latest)
-        return _row_write(incident, key, by, restore, restored_from=revision.version)
+        changes = _row_write(incident, key, by, restore, restored_from=revision.version)
+    return changes.revision
 
 
-def _without_version(data):
+def _without_version(data: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in data.items() if name != "version"}
 
 
-def _apply_rows(section, incident, current, target, changes):
+def _apply_rows(
+    section: RowSection,
+    incident: Incident,
+    current: dict[int, Any],
+    target: dict[int, dict[str, Any]],
+    changes: RowChanges,
+) -> None:
     """Make the list `target` ({pk: snapshot}): delete, update, then re-create (with the pk it
     had, so that later deltas still name it, and a version it never had, so that no cached
     markup of an older version is shown for it)."""
@@ -783,7 +892,13 @@ def _apply_rows(section, incident, current, target, changes):
             changes.add(pk, None, row)
 
 
-def _restore_whole_list(section, incident, current, data, changes):
+def _restore_whole_list(
+    section: RowSection,
+    incident: Incident,
+    current: dict[int, Any],
+    data: Mapping[str, Any],
+    changes: RowChanges,
+) -> None:
     for pk, row in current.items():
         changes.add(pk, copy.copy(row), None)
         row.delete()
@@ -796,7 +911,7 @@ def _restore_whole_list(section, incident, current, data, changes):
         changes.add(row.pk, None, row)
 
 
-def read_paste(incident, text, zone="UTC"):
+def read_paste(incident: Incident, text: str, zone: str = "UTC") -> list[PastedLine]:
     """Each line of pasted notes, accepted as an event or refused with the reason; events
     already in the timeline (same minute, same text) are refused as duplicates."""
     day = incident.started_at.astimezone(UTC).date()
@@ -817,7 +932,7 @@ def read_paste(incident, text, zone="UTC"):
     return lines
 
 
-def paste_timeline(incident, events, by):
+def paste_timeline(incident: Incident, events: Iterable[EventRow], by: User | None) -> list[Any]:
     """Add the accepted events of a paste at once, after the events already there."""
     return add_rows(
         incident,
@@ -841,18 +956,20 @@ def paste_timeline(incident, events, by):
 # Presence: who has the document open, and what they are editing.
 
 
-def presence_cutoff(now=None):
+def presence_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.PRESENCE_TTL_SECONDS)
 
 
-def heartbeat(incident, user, editing="", now=None):
+def heartbeat(
+    incident: Incident, user: User, editing: str = "", now: datetime | None = None
+) -> None:
     """Note that `user` has the document open; forget everyone who stopped polling."""
     now = now or timezone.now()
     _upsert_presence(incident, user, editing, now)
     Presence.objects.filter(incident=incident, last_seen__lt=presence_cutoff(now)).delete()
 
 
-def _upsert_presence(incident, user, editing, now):
+def _upsert_presence(incident: Incident, user: User, editing: str, now: datetime) -> None:
     Presence.objects.bulk_create(
         [Presence(incident=incident, user=user, editing=editing[:40], last_seen=now)],
         update_conflicts=True,
@@ -861,7 +978,9 @@ def _upsert_presence(incident, user, editing, now):
     )
 
 
-def others_present(incident, user, now=None):
+def others_present(
+    incident: Incident, user: User, now: datetime | None = None
+) -> QuerySet[Presence]:
     return (
         Presence.objects.filter(incident=incident, last_seen__gte=presence_cutoff(now))
         .exclude(user=user)
@@ -880,7 +999,7 @@ class Here:
 
 
 def touch_presence(
-    incident: Incident, user: Any, editing: str = "", now: datetime | None = None
+    incident: Incident, user: User, editing: str = "", now: datetime | None = None
 ) -> list[Here]:
     """The poll's heartbeat: who else is here (as [Here], by name), in one read of plain
     values. The write is skipped while this person's record is fresh and says the same
@@ -888,10 +1007,16 @@ def touch_presence(
     now = now or timezone.now()
     cutoff = presence_cutoff(now)
     editing = editing[:40]
-    records = Presence.objects.filter(incident=incident).values_list(
-        "user_id", "editing", "last_seen", "user__first_name", "user__last_name", "user__username"
+    records = list(
+        Presence.objects.filter(incident=incident).values_list(
+            "user_id",
+            "editing",
+            "last_seen",
+            "user__first_name",
+            "user__last_name",
+            "user__username",
+        )
     )
-    records = list(records)
     mine = next((r for r in records if r[0] == user.pk), None)
     refresh_after = timedelta(seconds=settings.PRESENCE_TTL_SECONDS / 3)
     if mine is None or mine[1] != editing or mine[2] < now - refresh_after:
@@ -904,7 +1029,7 @@ def touch_presence(
     return [Here(r[0], f"{r[3]} {r[4]}".strip() or r[5], r[1]) for r in others]
 
 
-def leave(incident, user):
+def leave(incident: Incident, user: User) -> None:
     Presence.objects.filter(incident=incident, user=user).delete()
 
 
@@ -913,7 +1038,7 @@ def leave(incident, user):
 MENTION = re.compile(r"(?<![\w@.])@(?P<username>[\w.+-]*\w)")
 
 
-def mentioned_users(incident, text, author):
+def mentioned_users(incident: Incident, text: str, author: User) -> QuerySet[User]:
     """People named with @username who can see the document (never the author)."""
     usernames = {match["username"] for match in MENTION.finditer(text)}
     if not usernames:
@@ -927,7 +1052,9 @@ def mentioned_users(incident, text, author):
     )
 
 
-def add_comment(postmortem, section, author, body, parent=None):
+def add_comment(
+    postmortem: Postmortem, section: str, author: User, body: str, parent: Comment | None = None
+) -> Comment:
     """Comment on a section; a reply to a reply joins the thread (one level of replies)."""
     if parent is not None and parent.parent_id:
         parent = parent.parent
@@ -950,7 +1077,7 @@ def add_comment(postmortem, section, author, body, parent=None):
     return comment
 
 
-def set_thread_resolved(comment: Comment, by: Any, resolved: bool) -> Comment:
+def set_thread_resolved(comment: Comment, by: User, resolved: bool) -> Comment:
     """Resolve (or reopen) the comment's thread; PermissionDenied (403) for anyone but those
     Comment.may_be_resolved_by names, and the thread stays as it was."""
     thread = comment.parent or comment
@@ -965,17 +1092,19 @@ def set_thread_resolved(comment: Comment, by: Any, resolved: bool) -> Comment:
     return thread
 
 
-def add_rows(incident, key, rows, by):
+def add_rows(
+    incident: Incident, key: str, rows: Iterable[Mapping[str, Any]], by: User | None
+) -> list[Any]:
     """Add several rows to a list section at once, as one revision: a paste, a bot streaming a
     chat channel into the timeline, an import. Each row is saved (its signals fire) in order."""
     section = ROW_SECTIONS[key]
 
-    def create(changes):
+    def create(changes: RowChanges) -> list[Any]:
         start = _next_position(section, incident)
         parent = {section.parent: section.parent_object(incident)}
-        made = []
+        made: list[Any] = []
         for offset, values in enumerate(rows):
-            row = section.model(**parent, **values)
+            row: Any = section.model(**parent, **values)
             if hasattr(row, "position"):
                 row.position = start + offset
             if hasattr(row, "created_by_id"):

@@ -6,19 +6,25 @@ defaults that let `manage.py runserver` work on a fresh machine (SQLite, console
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
+import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
+
+# Generic Django classes (ModelForm[Incident], ModelAdmin[...]) at runtime, as the annotations
+# that mypy checks write them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
 
-def env_hours(name, default):
+def env_hours(name: str, default: str) -> tuple[int, int]:
     """A span of hours of the day, "8-18": from 08:00 until 18:00."""
     value = env.str(name, default=default)
     start, _, end = value.partition("-")
@@ -27,7 +33,7 @@ def env_hours(name, default):
     return int(start), int(end)
 
 
-def env_duration(name, default):
+def env_duration(name: str, default: str) -> timedelta:
     value = env.str(name, default=default)
     duration = parse_duration(value)
     if duration is None or duration <= timedelta(0):
@@ -238,7 +244,7 @@ CONTENT_SECURITY_POLICY = {
 }
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -7,6 +7,8 @@ the same transaction (the integrations' outbox): a field section is saved with o
 UPDATE, which sends no post_save.
 """
 
+from typing import Any
+
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -18,5 +20,5 @@ comment_posted = Signal()
 section_saved = Signal()
 
 
-def send_on_commit(signal, sender, **kwargs):
+def send_on_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: signal.send(sender=sender, **kwargs))

@@ -1,7 +1,7 @@
 """Root URLconf. The postmortem document's own routes live under each incident."""
 
 from django.contrib import admin
-from django.urls import include, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path, register_converter
 from django.views.generic import RedirectView
 
 from incidents import views as incident_views
@@ -14,7 +14,7 @@ register_converter(IncidentReferenceConverter, "incident_ref")
 
 
 # Everything that edits or reads one incident's document lives under its reference.
-document_patterns = (
+document_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [
         path("postmortem/start/", document.start, name="start"),
         path("postmortem/export.md", document.export, name="export"),
@@ -54,7 +54,7 @@ document_patterns = (
 
 # The incidents namespace: the list is the incidents app's; declaring an incident and its page
 # open the postmortem document, so those views live with it.
-incident_patterns = (
+incident_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [
         path("", incident_views.incident_list, name="list"),
         path("new/", document.incident_create, name="create"),
@@ -65,7 +65,7 @@ incident_patterns = (
 )
 
 # Apps above this one (action items, insights, integrations, the API) are included by name,
-# never imported: dependencies point down (see the layering in the README).
+# never imported: dependencies point down (docs/design/types-and-layers.md).
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="my_work"), name="home"),
     path("", include("actionitems.home_urls")),

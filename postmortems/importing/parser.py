@@ -18,6 +18,7 @@ recognised and left out, so that export -> import -> export gives the same Markd
 """
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -666,7 +667,7 @@ HEADER_PIECES = ("preamble", "header", "group", "footer", "executive_summary")
 
 
 class Reader:
-    def __init__(self, document: ParsedDocument, zone: tzinfo):
+    def __init__(self, document: ParsedDocument, zone: tzinfo) -> None:
         self.document = document
         self.zone = zone
         self.texts: dict[str, list[str]] = {}
@@ -1060,7 +1061,14 @@ class Reader:
         except TimeRefused:
             return None
 
-    def timeline_table(self, table, clock, seen, lines, leftover) -> None:
+    def timeline_table(
+        self,
+        table: tables.Table,
+        clock: Clock,
+        seen: set[tuple[datetime, str]],
+        lines: list[tuple[int, str]],
+        leftover: list[tuple[int, str]],
+    ) -> None:
         meanings = tables.columns(table.header, tables.TIMELINE_COLUMNS)
         if "time" not in meanings.values():
             self.problem(
@@ -1453,7 +1461,7 @@ NOTE_TITLES = {
 }
 
 
-def _chunks(lines: list[tuple[int, str]]):
+def _chunks(lines: list[tuple[int, str]]) -> Iterator[tuple[str, int, list[tuple[int, str]]]]:
     """Runs of table lines and of other lines, in order: (kind, first line number, lines)."""
     run: list[tuple[int, str]] = []
     kind = ""

@@ -7,17 +7,20 @@ Nothing the parser read is dropped here: a name that matches no account stays as
 free-text owner, a line in "Details" or "Sign-off notes").
 """
 
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from incidents.models import (
@@ -31,8 +34,8 @@ from incidents.models import (
     normalize_tag,
 )
 
-from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS
-from ..layouts import LAYOUTS, SECTIONS
+from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS, FieldSection
+from ..layouts import LAYOUTS, SECTIONS, Layout
 from ..limits import TextTooLong
 from ..models import (
     AdditionalSection,
@@ -73,7 +76,7 @@ class ImportPlan:
     duplicate_of: Incident | None = None
 
     @property
-    def layout(self):
+    def layout(self) -> Layout:
         return LAYOUTS[self.template]
 
     @property
@@ -86,7 +89,7 @@ class ImportPlan:
     def rows(self) -> list[tuple[str, str, int]]:
         """(section title, what landed, how many) for the preview."""
         document = self.document
-        out = []
+        out: list[tuple[str, str, int]] = []
         for key, section in SECTIONS.items():
             if key == "additional_sections":
                 continue  # listed one by one
@@ -125,14 +128,18 @@ def _field_label(name: str) -> str:
     return str(getattr(field, "verbose_name", name))
 
 
-def read_upload(upload) -> str:
-    """The text of an uploaded file; refused when too big, binary or not UTF-8-ish."""
-    if upload.size > MAX_IMPORT_BYTES:
+def read_upload(upload: UploadedFile[bytes]) -> str:
+    """The text of an uploaded file; refused when too big, binary or not UTF-8-ish. The size
+    an upload announces may be unknown (None): then what is read decides."""
+    size = upload.size
+    if size is not None and size > MAX_IMPORT_BYTES:
         raise ImportRefused(
-            f"The file is {upload.size / 1024 / 1024:.1f} MB; import at most "
+            f"The file is {size / 1024 / 1024:.1f} MB; import at most "
             f"{MAX_IMPORT_BYTES // 1024 // 1024} MB of Markdown."
         )
     raw = upload.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ImportRefused(f"Import at most {MAX_IMPORT_BYTES // 1024 // 1024} MB of Markdown.")
     return decode(raw)
 
 
@@ -203,7 +210,7 @@ def plan_import(text: str, *, team: Team, template: str = "", zone: str = "UTC")
     return plan
 
 
-def _by_reference(document: ParsedDocument):
+def _by_reference(document: ParsedDocument) -> QuerySet[Incident, Any]:
     return Incident.objects.with_reference(document.external_id).values("pk")
 
 
@@ -226,7 +233,7 @@ def _names(value: str) -> list[str]:
     return [name for name in names if name.lower() not in NOTHING]
 
 
-def match_person(written: str, people: list) -> PersonMatch:
+def match_person(written: str, people: list[User]) -> PersonMatch:
     """An account for a name as documents write it: "jane", "@jane", "Jane Park",
     "Lisa (QA)", "Dev (Mike)". A first name two teammates share matches nobody."""
     text = written.strip().lstrip("@")
@@ -264,7 +271,7 @@ def _start_of(document: ParsedDocument) -> datetime:
 # Writing.
 
 
-def write_import(plan: ImportPlan, *, by) -> Incident:
+def write_import(plan: ImportPlan, *, by: User | None) -> Incident:
     """Everything in one transaction: the incident, its postmortem, every row."""
     document = plan.document
     try:
@@ -273,7 +280,7 @@ def write_import(plan: ImportPlan, *, by) -> Incident:
         raise ImportRefused(f"Some text is too long to keep: {too_long}.") from None
 
 
-def _write(plan: ImportPlan, document: ParsedDocument, by) -> Incident:
+def _write(plan: ImportPlan, document: ParsedDocument, by: User | None) -> Incident:
     with transaction.atomic():
         incident = _incident(plan, by)
         postmortem = _postmortem(plan, incident, by)
@@ -297,7 +304,7 @@ def _add_note(document: ParsedDocument, title: str, after: str, lines: list[str]
     document.additional.append(AdditionalRow(0, title, "\n".join(lines), after))
 
 
-def _incident(plan: ImportPlan, by) -> Incident:
+def _incident(plan: ImportPlan, by: User | None) -> Incident:
     document = plan.document
     start = _start_of(document)
     times = {
@@ -331,7 +338,7 @@ def _incident(plan: ImportPlan, by) -> Incident:
     return incident
 
 
-def _postmortem(plan: ImportPlan, incident: Incident, by) -> Postmortem:
+def _postmortem(plan: ImportPlan, incident: Incident, by: User | None) -> Postmortem:
     document = plan.document
     texts = {name: value for name, value in document.texts.items()}
     numbers: dict[str, Any] = document.impact_numbers
@@ -392,14 +399,14 @@ def _postmortem(plan: ImportPlan, incident: Incident, by) -> Postmortem:
     return postmortem
 
 
-def _slo(value) -> Decimal | None:
+def _slo(value: Decimal | float | str | None) -> Decimal | None:
     if value is None:
         return None
-    value = Decimal(value)
-    return value if Decimal("0.001") <= value <= Decimal("99.999") else None
+    target = Decimal(value)
+    return target if Decimal("0.001") <= target <= Decimal("99.999") else None
 
 
-def _rows(plan: ImportPlan, incident: Incident, postmortem: Postmortem, by) -> None:
+def _rows(plan: ImportPlan, incident: Incident, postmortem: Postmortem, by: User | None) -> None:
     document = plan.document
     services = {s.name.lower(): s for s in plan.team.services.all()}
     impacts = []
@@ -474,7 +481,7 @@ def _rows(plan: ImportPlan, incident: Incident, postmortem: Postmortem, by) -> N
         if not item.category:
             values["category"] = guess_item_category(item.title)
         bulk.append(items(**values))
-    items.objects.bulk_create(bulk)
+    items._default_manager.bulk_create(bulk)
     AdditionalSection.objects.bulk_create(
         AdditionalSection(
             postmortem=postmortem,
@@ -519,7 +526,11 @@ def _links(plan: ImportPlan, incident: Incident, postmortem: Postmortem) -> None
         )
         rest = match[3] if match else ""
         note = rest[len(other.title) :].strip() if other and rest.startswith(other.title) else None
-        same_day = other is not None and f"{other.started_at.astimezone(UTC):%Y-%m-%d}" == match[2]
+        same_day = (
+            other is not None
+            and match is not None
+            and f"{other.started_at.astimezone(UTC):%Y-%m-%d}" == match[2]
+        )
         if note is None or not same_day or (note and not (note[0] == "(" and note[-1] == ")")):
             kept.append(line)
             continue
@@ -541,7 +552,7 @@ def guess_item_category(title: str) -> str:
     return "prevent"
 
 
-def _sign_off(plan: ImportPlan, postmortem: Postmortem, by) -> list[str]:
+def _sign_off(plan: ImportPlan, postmortem: Postmortem, by: User | None) -> list[str]:
     """The document's sign-off block becomes the review record, with the dates it carries.
     Returns the sign-off lines naming nobody with an account, to keep as text."""
     document = plan.document
@@ -647,11 +658,11 @@ def _sign_off_line(row: SignOffRow) -> str:
     return f"- [{mark}] {role.get(row.role, row.role)}: {row.names}{when}"
 
 
-def _noon(day) -> datetime:
+def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=UTC)
 
 
-def _review_status(document: ParsedDocument, requests: list, team: Team) -> str:
+def _review_status(document: ParsedDocument, requests: list[ReviewRequest], team: Team) -> str:
     written = normalize(document.review_status).split(" ")[0] if document.review_status else ""
     statuses = {
         "draft": "draft",
@@ -671,12 +682,14 @@ def _review_status(document: ParsedDocument, requests: list, team: Team) -> str:
     return "draft"
 
 
-def _record_revisions(incident: Incident, by) -> None:
+def _record_revisions(incident: Incident, by: User | None) -> None:
     """Each section's history starts with the imported text."""
     incident = Incident.objects.get(pk=incident.pk)
-    revisions = []
+    revisions: list[Revision] = []
+    text: str
+    data: dict[str, Any]
     for key, editable in EDITABLE_SECTIONS.items():
-        if editable.kind == "fields":
+        if isinstance(editable, FieldSection):
             values = editable.values(editable.target(incident))
             if all(value in (None, "", []) for value in values.values()):
                 continue

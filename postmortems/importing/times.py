@@ -181,7 +181,7 @@ class Clock:
     """Dates a sequence of times: each undated time takes the current day, and a time earlier
     than the one before it is on the next day (an incident across midnight)."""
 
-    def __init__(self, day: date, zone: tzinfo = UTC):
+    def __init__(self, day: date, zone: tzinfo = UTC) -> None:
         self.day = day
         self.zone = zone
         self.previous: datetime | None = None

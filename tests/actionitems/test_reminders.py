@@ -318,3 +318,16 @@ def test_mentions_are_emailed_once_right_after_the_comment(
     assert "#section-root_cause" in message.body
     assert comment.mentions.get().emailed_at is not None
     assert sweep() == []  # the sweep does not send it again
+
+
+@pytest.mark.django_db
+def test_the_digest_leaves_out_items_without_a_due_date(postmortem, author, manager):
+    """The digest marks items late by comparing due dates; one with no due date is neither
+    late nor due soon, and must not break the comparison for the others."""
+    ActionItem.objects.create(postmortem=postmortem, title="Someday", owner=author)
+    ActionItem.objects.create(
+        postmortem=postmortem, title="Late one", owner=author, due_date=TODAY - days(2)
+    )
+    (digest_email,) = digest()
+    assert digest_email.subject == "Weekly follow-up for Payments: 1 overdue, 0 due soon"
+    assert "Someday" not in digest_email.body

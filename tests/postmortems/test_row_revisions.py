@@ -141,3 +141,20 @@ def test_revisions_written_elsewhere_are_synced_or_cost_one_conflict(
     lessons = reverse("postmortems:section", args=[incident.reference, "lessons_learned"])
     ok = author_client.post(lessons, {"version": 1, "lessons_learned": "Alert earlier"}, **HTMX)
     assert ok.status_code == 200
+
+
+@pytest.mark.django_db
+def test_restoring_a_list_returns_the_revision_it_recorded(postmortem, author):
+    """restore_revision promises the new revision for every kind of section; for lists it used
+    to fall off the end and return None."""
+    incident = postmortem.incident
+    add_row(incident, "five_whys", {"question": "Why one?", "answer": "Because"}, author)  # v1
+    add_row(incident, "five_whys", {"question": "Why two?", "answer": "Because"}, author)  # v2
+
+    revision = restore_revision(incident, "five_whys", 1, author, base_version=2)
+
+    assert revision is not None
+    assert (revision.version, revision.restored_from) == (3, 1)
+    assert revision == Revision.objects.filter(section="five_whys").first()
+    # Restoring what the list already holds records nothing.
+    assert restore_revision(incident, "five_whys", 3, author, base_version=3) is None

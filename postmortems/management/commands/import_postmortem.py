@@ -1,20 +1,33 @@
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from incidents.models import Team
-from postmortems.importing.service import ImportRefused, decode, plan_import, write_import
+from postmortems.importing.service import (
+    ImportPlan,
+    ImportRefused,
+    decode,
+    plan_import,
+    write_import,
+)
 from postmortems.layouts import LAYOUTS
 
 
 class Command(BaseCommand):
+    # call_command("import_postmortem", "-", stdin=...) reads that stream instead of sys.stdin.
+    stealth_options = ("stdin",)
     help = (
         "Import a postmortem written in Markdown. Prints what goes where and, on its last "
         "line, the created incident's reference."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("path", help="A Markdown file (- for standard input).")
         parser.add_argument("--team", required=True, help="The team's slug.")
         parser.add_argument("--author", help="Username recorded as importing it.")
@@ -22,9 +35,21 @@ class Command(BaseCommand):
         parser.add_argument("--zone", default="UTC", help="Zone of times written without one.")
         parser.add_argument("--dry-run", action="store_true", help="Show the plan, write nothing.")
 
-    def handle(self, *args, path, team, author=None, template=None, zone="UTC", **options):
+    def handle(
+        self,
+        *args: Any,
+        path: str,
+        team: str,
+        author: str | None = None,
+        template: str | None = None,
+        zone: str = "UTC",
+        **options: Any,
+    ) -> None:
         try:
-            raw = self.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+            if path == "-":
+                raw = read_stream(options.get("stdin") or sys.stdin)
+            else:
+                raw = Path(path).read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror or error}") from None
         team_obj = Team.objects.filter(slug=team).first()
@@ -49,7 +74,7 @@ class Command(BaseCommand):
             raise CommandError(str(refused)) from None
         self.stdout.write(incident.reference)
 
-    def summary(self, plan):
+    def summary(self, plan: ImportPlan) -> None:
         document = plan.document
         write = self.stdout.write
         write(f"Title: {document.title}")
@@ -62,3 +87,10 @@ class Command(BaseCommand):
             write(f"Repaired {repair}")
         for warning in plan.warnings:
             write(f"Warning: {warning}")
+
+
+def read_stream(stream: IO[Any]) -> bytes:
+    """The bytes of a stream: a text stream's binary buffer (so decode() picks the encoding of
+    what was piped in), or what a binary or in-memory stream reads."""
+    data = getattr(stream, "buffer", stream).read()
+    return data if isinstance(data, bytes) else data.encode()

@@ -1,4 +1,6 @@
 import secrets
+from argparse import ArgumentParser
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -8,13 +10,13 @@ from postmortems.demo import DEMO_PEOPLE, seed_demo
 class Command(BaseCommand):
     help = "Create a demo team, its people and incidents, importing the demo postmortems."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--password",
             help="Password for every demo user (default: a new random one, printed).",
         )
 
-    def handle(self, *args, password=None, **options):
+    def handle(self, *args: Any, password: str | None = None, **options: Any) -> None:
         password = password or secrets.token_urlsafe(9)
         _team, _people, created = seed_demo(password)
         if created:
