@@ -19,6 +19,9 @@ class Check:
     hint: str = ""
 
 
+NO_ACTION_ITEMS = "No action items: add at least one, with an owner and a due date."
+
+
 def _prefetched(instance, name):
     return name in getattr(instance, "_prefetched_objects_cache", {})
 
@@ -51,6 +54,11 @@ def pre_review_checklist(postmortem, counts=None, items=None):
     if total is not None and total > len(incomplete):
         hint += f"{'; and' if incomplete else 'Missing on'} {total - len(incomplete)} more"
         incomplete.append("…")
+    # Zero items is not "every item is complete": a postmortem without action items has not
+    # said what will change, so that is a finding of its own.
+    has_items = bool(items) or _has_rows(postmortem, "action_items", counts, "action_items")
+    if not has_items:
+        hint = NO_ACTION_ITEMS
     impact_filled = (
         bool(postmortem.impact_summary.strip() or postmortem.user_scope.strip())
         or postmortem.users_affected is not None
@@ -69,7 +77,7 @@ def pre_review_checklist(postmortem, counts=None, items=None):
         ),
         Check(
             "Every action item has an owner and a due date",
-            not incomplete,
+            has_items and not incomplete,
             "action_items",
             hint=hint,
         ),
