@@ -134,7 +134,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "incidents:list"
+LOGIN_REDIRECT_URL = "my_work"  # what is waiting for me, not every incident
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -195,7 +195,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's defaults give "django" a console handler of its own (while DEBUG) and let
+        # it propagate to the root's: every request warning was printed twice. One handler,
+        # the root's, prints everything. ("django.server" keeps its own format, unpropagated.)
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # Lists that grow (incidents, action items) are paginated at this size.
