@@ -6,9 +6,23 @@ request. The blameless check only warns: people decide what their sentences mean
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db.models import F, IntegerField, Q, TextField, Value, Window
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+    Window,
+)
 from django.db.models.functions import Concat, RowNumber
+
+from .models import FollowUp, PublicationCheck
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,116 @@ def pre_review_checklist(postmortem, counts=None, items=None):
 
 def checklist_passes(checks):
     return all(check.passed for check in checks)
+
+
+# After publication: what the writer's guides ask once the document is out ("Review with
+# leadership", "Publish to entire engineering organization", "Next Review: [Date]", "Action
+# items tracked in: [JIRA-1234]"). Two steps are read from the document; two are ticked by a
+# person (PublicationCheck), since only people know that a meeting was held.
+
+P0_WITHOUT_TICKET = Q(action_items__priority="P0", action_items__tracker_url="") & ~Q(
+    action_items__status="wont_do"
+)
+
+
+@dataclass(frozen=True)
+class FollowThrough:
+    key: str
+    label: str
+    done: bool
+    derived: bool  # read from the document; else ticked by a person
+    hint: str = ""
+    done_by: Any = None
+    done_at: datetime | None = None
+
+
+FOLLOW_THROUGH_LABELS = {
+    "review_meeting": "Review meeting held",
+    "shared": "Shared with the engineering organization",
+    "follow_up": "Follow-up date set",
+    "p0_tickets": "Every P0 action item has a ticket",
+}
+TICKED = ("review_meeting", "shared")
+
+
+def after_publication_checklist(postmortem: Any) -> list[FollowThrough]:
+    """The four steps after publication, in the guides' order: three small queries (the
+    ticks, the P0 items without a ticket, whether a follow-up exists)."""
+    ticks = {c.item: c for c in postmortem.publication_checks.select_related("done_by")}
+    untracked = list(
+        postmortem.action_items.filter(priority="P0", tracker_url="")
+        .exclude(status="wont_do")
+        .values_list("title", flat=True)
+    )
+    follow_up = postmortem.next_review_on is not None or postmortem.follow_ups.exists()
+    meeting = postmortem.review_meeting_at
+    steps = []
+    for key in TICKED:
+        tick = ticks.get(key)
+        hint = ""
+        if key == "review_meeting" and meeting is not None and tick is None:
+            hint = f"Scheduled for {meeting:%Y-%m-%d %H:%M} UTC."
+        steps.append(
+            FollowThrough(
+                key,
+                FOLLOW_THROUGH_LABELS[key],
+                tick is not None,
+                derived=False,
+                hint=hint,
+                done_by=tick.done_by if tick else None,
+                done_at=tick.done_at if tick else None,
+            )
+        )
+    steps.append(
+        FollowThrough(
+            "follow_up",
+            FOLLOW_THROUGH_LABELS["follow_up"],
+            follow_up,
+            derived=True,
+            hint="" if follow_up else "Set the next review date or add a follow-up.",
+        )
+    )
+    steps.append(
+        FollowThrough(
+            "p0_tickets",
+            FOLLOW_THROUGH_LABELS["p0_tickets"],
+            not untracked,
+            derived=True,
+            hint=("No ticket for: " + "; ".join(untracked)) if untracked else "",
+        )
+    )
+    return steps
+
+
+def unfinished_follow_through(postmortems: Any) -> list[tuple[Any, list[str]]]:
+    """(postmortem, labels of the steps left) for the published postmortems among
+    `postmortems` whose after-publication checklist is not done: one query for all of them
+    (the manager digest reads every team's)."""
+
+    def ticked(item: str) -> Exists:
+        return Exists(PublicationCheck.objects.filter(postmortem=OuterRef("pk"), item=item))
+
+    rows = (
+        postmortems.filter(status="published")
+        .annotate(
+            p0_untracked=Count("action_items", filter=P0_WITHOUT_TICKET, distinct=True),
+            has_follow_up=Exists(FollowUp.objects.filter(postmortem=OuterRef("pk")))
+            | Q(next_review_on__isnull=False),
+            **{f"ticked_{key}": ticked(key) for key in TICKED},
+        )
+        .select_related("incident")
+        .order_by("incident__started_at", "pk")
+    )
+    unfinished = []
+    for postmortem in rows:
+        left = [FOLLOW_THROUGH_LABELS[k] for k in TICKED if not getattr(postmortem, f"ticked_{k}")]
+        if not postmortem.has_follow_up:
+            left.append(FOLLOW_THROUGH_LABELS["follow_up"])
+        if postmortem.p0_untracked:
+            left.append(FOLLOW_THROUGH_LABELS["p0_tickets"])
+        if left:
+            unfinished.append((postmortem, left))
+    return unfinished
 
 
 # Blameless language.

@@ -1,9 +1,13 @@
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from incidents.forms import IncidentForm
 
 from .models import Comment, Postmortem, ReviewRequest
+from .sharing import LIFETIMES
 from .templatetags.studio import display_name
 
 
@@ -168,3 +172,25 @@ class ImportForm(forms.Form):
         elif len(text.encode("utf-8", "replace")) > MAX_IMPORT_BYTES:
             raise forms.ValidationError("Import at most 2 MB of Markdown.")
         return cleaned
+
+
+class ShareLinkForm(forms.Form):
+    """A new share link: how long it works, and (for the team's list) who it is for."""
+
+    days = forms.TypedChoiceField(
+        label="Works for",
+        coerce=int,
+        choices=[],
+    )
+    label = forms.CharField(
+        label="Shared with",
+        max_length=100,
+        required=False,
+        help_text="Who it is for, to recognise the link later: a customer, a partner team.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        days = sorted({*LIFETIMES, settings.SHARE_LINK_DAYS})
+        self.fields["days"].choices = [(n, f"{n} day{'s' if n != 1 else ''}") for n in days]
+        self.fields["days"].initial = settings.SHARE_LINK_DAYS

@@ -270,6 +270,10 @@ REMINDER_HOURS = env_hours("REMINDER_HOURS", "0-24" if DEBUG else "8-18")
 # One-click links in reminders (mark done, snooze, move, not mine) work this long.
 EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
 
+# Share links to a published postmortem for people outside the team: how many days a new link
+# works unless its creator picks another lifetime (1, 7, 30 or 90 days).
+SHARE_LINK_DAYS = env.int("SHARE_LINK_DAYS", default=30)
+
 # Learning across incidents (the insights app). A postmortem should be approved this long
 # after its incident was resolved (a team can set its own); the incident list counts the
 # later ones as overdue and insights the share approved in time.
