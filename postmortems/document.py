@@ -553,7 +553,8 @@ class SharedDocument(Document):
     def shared_groups(self) -> list[DocumentGroup]:
         groups = []
         for group in self.groups():
-            sections = [s for s in group.sections if self.is_shown(s.key)]
+            # Empty sections would show their writing prompts: a reader gets what was written.
+            sections = [s for s in group.sections if self.is_shown(s.key) and not s.is_empty]
             if sections:
                 groups.append(DocumentGroup(group.group, sections))
         return groups
@@ -562,5 +563,6 @@ class SharedDocument(Document):
         return [s for s in self.other_sections() if self.is_shown(s.key)]
 
     def shared_header_sections(self) -> list["DocumentSection"]:
-        keys = ("incident_details", "incident_times", "services")
-        return [self.section(key) for key in keys if self.is_shown(key)]
+        sections = [self.section(key) for key in ("incident_details", "incident_times")]
+        services = self.section("services")
+        return [*sections, *([] if services.is_empty else [services])]
