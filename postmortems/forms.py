@@ -192,5 +192,7 @@ class ShareLinkForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         days = sorted({*LIFETIMES, settings.SHARE_LINK_DAYS})
-        self.fields["days"].choices = [(n, f"{n} day{'s' if n != 1 else ''}") for n in days]
-        self.fields["days"].initial = settings.SHARE_LINK_DAYS
+        field = self.fields["days"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(n, f"{n} day{'s' if n != 1 else ''}") for n in days]
+        field.initial = settings.SHARE_LINK_DAYS

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from ..document import Document, SharedDocument
 from ..forms import ShareLinkForm
@@ -26,12 +27,16 @@ from ..sharing import (
 )
 from .base import render_fragment
 
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails  # set by django-htmx's middleware
+
+
 SHARE_PANEL = "postmortems/partials/share_panel.html"
 SECTION_SHARING = "postmortems/partials/section_sharing.html"
 AFTER_PUBLICATION = "postmortems/partials/after_publication.html"
 
 
-def _team_postmortem(request: HttpRequest, reference: str) -> Postmortem:
+def _team_postmortem(request: HtmxHttpRequest, reference: str) -> Postmortem:
     """The postmortem, if the user is on its team (404 if they may not read it, 403 if they
     may read but not share)."""
     postmortem = get_postmortem_for(request.user, reference)
@@ -41,7 +46,7 @@ def _team_postmortem(request: HttpRequest, reference: str) -> Postmortem:
 
 
 def _render_panel(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     postmortem: Postmortem,
     *,
     form: ShareLinkForm | None = None,
@@ -63,7 +68,7 @@ def _render_panel(
 
 
 @require_http_methods(["GET", "POST"])
-def share_links(request: HttpRequest, reference: str) -> HttpResponse:
+def share_links(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The share panel; POST makes a new link."""
     postmortem = _team_postmortem(request, reference)
     if request.method == "GET":
@@ -86,7 +91,7 @@ def share_links(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-def share_revoke(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def share_revoke(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     postmortem = _team_postmortem(request, reference)
     link = postmortem.share_links.filter(pk=pk).first()
     if link is None:
@@ -96,7 +101,7 @@ def share_revoke(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def section_internal(request: HttpRequest, reference: str, key: str) -> HttpResponse:
+def section_internal(request: HtmxHttpRequest, reference: str, key: str) -> HttpResponse:
     """Keep a section inside the team (internal=1) or let share links show it (internal=0)."""
     postmortem = _team_postmortem(request, reference)
     try:
@@ -111,7 +116,7 @@ def section_internal(request: HttpRequest, reference: str, key: str) -> HttpResp
 
 
 @require_http_methods(["GET", "POST"])
-def after_publication(request: HttpRequest, reference: str) -> HttpResponse:
+def after_publication(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The after-publication checklist; POST ticks or unticks a step people know of."""
     postmortem = get_postmortem_for(request.user, reference)
     error, status = "", 200
@@ -141,7 +146,7 @@ def after_publication(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def shared_postmortem(request: HttpRequest, token: str) -> HttpResponse:
+def shared_postmortem(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The read-only page a share link opens, for anyone holding the link, without login."""
     try:
         link = open_share_link(token)
