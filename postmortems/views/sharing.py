@@ -27,6 +27,7 @@ from ..sharing import (
 )
 from .base import render_fragment
 
+
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails  # set by django-htmx's middleware
 
