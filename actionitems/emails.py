@@ -26,6 +26,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress
 
 from incidents.models import Incident, Team
+from postmortems.checklist import unfinished_follow_through
 from postmortems.models import FollowUp, Mention, Postmortem
 from postmortems.templatetags.studio import display_name
 
@@ -416,7 +417,15 @@ def digest_email(notification: Notification, now: datetime) -> Email | None:
         .select_related("actor", "item__postmortem__incident")
         .order_by("created_at", "pk")
     )
-    if not items and not from_email:
+    # Published postmortems whose after-publication checklist is not done: listed every week
+    # until it is.
+    follow_through = [
+        (postmortem, absolute(f"{postmortem.incident.get_absolute_url()}#after-publication"), left)
+        for postmortem, left in unfinished_follow_through(
+            Postmortem.objects.filter(incident__team=team)
+        )
+    ]
+    if not items and not from_email and not follow_through:
         return None
     groups: dict[Postmortem, list[ActionItem]] = {}
     for item in items:
@@ -424,8 +433,13 @@ def digest_email(notification: Notification, now: datetime) -> Email | None:
         item.is_late = item.is_overdue(today)  # False without a due date, never a TypeError
         groups.setdefault(item.postmortem, []).append(item)
     overdue = sum(item.is_late for item in items)
+    subject = f"Weekly follow-up for {team}: {overdue} overdue, {len(items) - overdue} due soon"
+    if not items and not from_email:
+        n = len(follow_through)
+        postmortems = "published postmortem" + ("s" if n != 1 else "")
+        subject = f"Weekly follow-up for {team}: {n} {postmortems} to follow through"
     return Email(
-        f"Weekly follow-up for {team}: {overdue} overdue, {len(items) - overdue} due soon",
+        subject,
         {
             "team": team,
             "groups": [
@@ -436,6 +450,7 @@ def digest_email(notification: Notification, now: datetime) -> Email | None:
                 (action, absolute(action.item.get_absolute_url())) for action in from_email
             ],
             "week": notification.period,
+            "follow_through": follow_through,
         },
         category=DIGEST,
     )

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from incidents.models import Membership
+from postmortems.checklist import unfinished_follow_through
 from postmortems.models import FollowUp, Mention, Postmortem, ReviewRequest
 
 from . import cadence as rules
@@ -261,8 +262,8 @@ def mention_candidates(now: datetime, comment_id: int | None = None) -> Iterator
 
 def digest_candidates(now: datetime) -> Iterator[Candidate]:
     """Each team manager who did not opt out, once a week from the team's digest day and hour
-    on the manager's clock, for teams with overdue or due-soon items or changes made from
-    emails that week."""
+    on the manager's clock, for teams with overdue or due-soon items, changes made from
+    emails that week, or published postmortems whose after-publication checklist is not done."""
     audience, teams = Audience(now), Teams()
     horizon = (now + timedelta(days=1)).date() + timedelta(days=teams.longest_heads_up)
     busy_teams = set(
@@ -275,6 +276,7 @@ def digest_candidates(now: datetime) -> Iterator[Candidate]:
         .values_list("item__postmortem__incident__team_id", flat=True)
         .distinct()
     )
+    busy_teams |= {p.incident.team_id for p, _left in unfinished_follow_through(Postmortem.objects)}
     for team_id, manager_ids in teams.managers.items():
         if team_id not in busy_teams:
             continue

@@ -137,7 +137,9 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             if user.is_superuser
             else RawSQL(membership.format(role=""), (user.pk,), output_field=models.BooleanField())
         )
-        return self.annotate(viewer_pk=Value(user.pk), viewer_edits=member, viewer_manages=manager)
+        # Typed: an anonymous reader (a share link) has no pk, and a bare Value(None) has no type.
+        viewer_pk = Value(user.pk, output_field=models.BigIntegerField())
+        return self.annotate(viewer_pk=viewer_pk, viewer_edits=member, viewer_manages=manager)
 
     def with_first_events(self) -> IncidentQuerySet:
         """The first timeline event of each milestone kind, so that the response metrics need

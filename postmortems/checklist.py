@@ -9,9 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, IntegerField, Q, TextField, Value, Window
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+    Window,
+)
 from django.db.models.functions import Concat, RowNumber
 
 if TYPE_CHECKING:
@@ -20,6 +31,8 @@ if TYPE_CHECKING:
 
     from .models import Postmortem
 
+from .models import FollowUp, PublicationCheck
+
 
 @dataclass(frozen=True)
 class Check:
@@ -27,6 +40,9 @@ class Check:
     passed: bool
     section: str  # where to fix it
     hint: str = ""
+
+
+NO_ACTION_ITEMS = "No action items: add at least one, with an owner and a due date."
 
 
 def _prefetched(instance: Model, name: str) -> bool:
@@ -65,6 +81,11 @@ def pre_review_checklist(
     if total is not None and total > len(incomplete):
         hint += f"{'; and' if incomplete else 'Missing on'} {total - len(incomplete)} more"
         incomplete.append("…")
+    # Zero items is not "every item is complete": a postmortem without action items has not
+    # said what will change, so that is a finding of its own.
+    has_items = bool(items) or _has_rows(postmortem, "action_items", counts, "action_items")
+    if not has_items:
+        hint = NO_ACTION_ITEMS
     impact_filled = (
         bool(postmortem.impact_summary.strip() or postmortem.user_scope.strip())
         or postmortem.users_affected is not None
@@ -83,7 +104,7 @@ def pre_review_checklist(
         ),
         Check(
             "Every action item has an owner and a due date",
-            not incomplete,
+            has_items and not incomplete,
             "action_items",
             hint=hint,
         ),
@@ -98,6 +119,116 @@ def pre_review_checklist(
 
 def checklist_passes(checks: Iterable[Check]) -> bool:
     return all(check.passed for check in checks)
+
+
+# After publication: what the writer's guides ask once the document is out ("Review with
+# leadership", "Publish to entire engineering organization", "Next Review: [Date]", "Action
+# items tracked in: [JIRA-1234]"). Two steps are read from the document; two are ticked by a
+# person (PublicationCheck), since only people know that a meeting was held.
+
+P0_WITHOUT_TICKET = Q(action_items__priority="P0", action_items__tracker_url="") & ~Q(
+    action_items__status="wont_do"
+)
+
+
+@dataclass(frozen=True)
+class FollowThrough:
+    key: str
+    label: str
+    done: bool
+    derived: bool  # read from the document; else ticked by a person
+    hint: str = ""
+    done_by: Any = None
+    done_at: datetime | None = None
+
+
+FOLLOW_THROUGH_LABELS = {
+    "review_meeting": "Review meeting held",
+    "shared": "Shared with the engineering organization",
+    "follow_up": "Follow-up date set",
+    "p0_tickets": "Every P0 action item has a ticket",
+}
+TICKED = ("review_meeting", "shared")
+
+
+def after_publication_checklist(postmortem: Any) -> list[FollowThrough]:
+    """The four steps after publication, in the guides' order: three small queries (the
+    ticks, the P0 items without a ticket, whether a follow-up exists)."""
+    ticks = {c.item: c for c in postmortem.publication_checks.select_related("done_by")}
+    untracked = list(
+        postmortem.action_items.filter(priority="P0", tracker_url="")
+        .exclude(status="wont_do")
+        .values_list("title", flat=True)
+    )
+    follow_up = postmortem.next_review_on is not None or postmortem.follow_ups.exists()
+    meeting = postmortem.review_meeting_at
+    steps = []
+    for key in TICKED:
+        tick = ticks.get(key)
+        hint = ""
+        if key == "review_meeting" and meeting is not None and tick is None:
+            hint = f"Scheduled for {meeting:%Y-%m-%d %H:%M} UTC."
+        steps.append(
+            FollowThrough(
+                key,
+                FOLLOW_THROUGH_LABELS[key],
+                tick is not None,
+                derived=False,
+                hint=hint,
+                done_by=tick.done_by if tick else None,
+                done_at=tick.done_at if tick else None,
+            )
+        )
+    steps.append(
+        FollowThrough(
+            "follow_up",
+            FOLLOW_THROUGH_LABELS["follow_up"],
+            follow_up,
+            derived=True,
+            hint="" if follow_up else "Set the next review date or add a follow-up.",
+        )
+    )
+    steps.append(
+        FollowThrough(
+            "p0_tickets",
+            FOLLOW_THROUGH_LABELS["p0_tickets"],
+            not untracked,
+            derived=True,
+            hint=("No ticket for: " + "; ".join(untracked)) if untracked else "",
+        )
+    )
+    return steps
+
+
+def unfinished_follow_through(postmortems: Any) -> list[tuple[Any, list[str]]]:
+    """(postmortem, labels of the steps left) for the published postmortems among
+    `postmortems` whose after-publication checklist is not done: one query for all of them
+    (the manager digest reads every team's)."""
+
+    def ticked(item: str) -> Exists:
+        return Exists(PublicationCheck.objects.filter(postmortem=OuterRef("pk"), item=item))
+
+    rows = (
+        postmortems.filter(status="published")
+        .annotate(
+            p0_untracked=Count("action_items", filter=P0_WITHOUT_TICKET, distinct=True),
+            has_follow_up=Exists(FollowUp.objects.filter(postmortem=OuterRef("pk")))
+            | Q(next_review_on__isnull=False),
+            **{f"ticked_{key}": ticked(key) for key in TICKED},
+        )
+        .select_related("incident")
+        .order_by("incident__started_at", "pk")
+    )
+    unfinished = []
+    for postmortem in rows:
+        left = [FOLLOW_THROUGH_LABELS[k] for k in TICKED if not getattr(postmortem, f"ticked_{k}")]
+        if not postmortem.has_follow_up:
+            left.append(FOLLOW_THROUGH_LABELS["follow_up"])
+        if postmortem.p0_untracked:
+            left.append(FOLLOW_THROUGH_LABELS["p0_tickets"])
+        if left:
+            unfinished.append((postmortem, left))
+    return unfinished
 
 
 # Blameless language.

@@ -101,7 +101,7 @@ def seed_demo(
         incident = write_import(plan, by=people["jane"])
         postmortems.append(incident.postmortem)
         if path.name.startswith("1-"):
-            earlier = _earlier_incident(team, people, date(2025, 9, 15) + timedelta(days=shift))
+            earlier = _earlier_incident(team, people, date(2026, 9, 22) + timedelta(days=shift))
     checkout, pool, flash_sale = (p.incident for p in postmortems)
     for incident, related, note in (
         (pool, earlier, "Same pool, same leak, six weeks earlier"),

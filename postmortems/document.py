@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.query import prefetch_related_objects
@@ -26,12 +27,19 @@ from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident, Membership
 
-from .checklist import Check, Finding, blameless_findings, pre_review_checklist
+from .checklist import (
+    Check,
+    Finding,
+    FollowThrough,
+    after_publication_checklist,
+    blameless_findings,
+    pre_review_checklist,
+)
 from .editing import EDITABLE_SECTIONS, ROW_SECTIONS, FieldSection, RowSection, Section
 from .etags import code_digest
-from .forms import DecisionForm, ReviewerForm
+from .forms import DecisionForm, ReviewerForm, ShareLinkForm
 from .layouts import SECTIONS, Group
-from .models import Postmortem, ReviewEvent, ReviewRequest
+from .models import Postmortem, ReviewEvent, ReviewRequest, ShareLink
 from .review import can_drive_review
 from .row_html import render_rows
 
@@ -70,6 +78,8 @@ class Document:
     """
 
     ALL_ROWS = None
+    # A share link's read-only page (SharedDocument): no tools, no internal sections.
+    is_shared = False
 
     def __init__(
         self,
@@ -90,6 +100,13 @@ class Document:
     @cached_property
     def can_edit(self) -> bool:
         return self.incident.can_edit(self.user)
+
+    @property
+    def access_tag(self) -> str:
+        """What the reader may do, as cached markup is keyed: edit, read, or a share link."""
+        if self.is_shared:
+            return "s"
+        return "e" if self.can_edit else "r"
 
     @cached_property
     def postmortem(self) -> Postmortem | None:
@@ -224,6 +241,24 @@ class Document:
     def review(self) -> ReviewState | None:
         return ReviewState(self) if self.postmortem is not None else None
 
+    @cached_property
+    def after_publication(self) -> list[FollowThrough]:
+        """The after-publication checklist, shown once the postmortem is published."""
+        if self.postmortem is None or not self.postmortem.is_published:
+            return []
+        return after_publication_checklist(self.postmortem)
+
+    @property
+    def share_form(self) -> ShareLinkForm:
+        return ShareLinkForm()
+
+    @cached_property
+    def share_links(self) -> list[ShareLink]:
+        """The postmortem's share links, newest first, for the team's share panel."""
+        if self.postmortem is None:
+            return []
+        return list(self.postmortem.share_links.select_related("created_by", "revoked_by"))
+
     @property
     def review_schedule(self) -> DocumentSection:
         return self.section("review_schedule")
@@ -248,9 +283,10 @@ class Document:
         return _SectionLookup(self)
 
     @cached_property
-    def team_ids(self) -> set[int]:
+    def team_ids(self) -> frozenset[int]:
         """The teams of the person reading: another team's incident is named, not described."""
-        return set(Membership.objects.filter(user=self.user).values_list("team_id", flat=True))
+        teams = Membership.objects.filter(user=self.user).values_list("team_id", flat=True)
+        return frozenset(teams)
 
     @property
     def viewer_tag(self) -> str:
@@ -318,6 +354,11 @@ class DocumentSection:
         return self.document.open_comments.get(self.key, 0)
 
     @property
+    def is_internal(self) -> bool:
+        """Left out of share links (the team's choice, stored on the postmortem)."""
+        return self.postmortem is not None and self.postmortem.is_internal(self.key)
+
+    @property
     def has_comments(self) -> bool:
         return self.document.postmortem is not None and self.key in SECTIONS
 
@@ -371,7 +412,7 @@ class DocumentSection:
             self.tag,
             postmortem.template if postmortem else "",
             self.title,
-            "e" if self.document.can_edit else "r",
+            self.document.access_tag,
             timezone.localdate().isoformat(),
             code_digest(),
             str(self.row_count) if self.is_rows else "",
@@ -521,3 +562,37 @@ class ReviewState:
     @cached_property
     def decision_form(self) -> DecisionForm:
         return DecisionForm()
+
+
+class SharedDocument(Document):
+    """The postmortem as a share link shows it to someone outside the team: every row, no
+    tools, no comments or presence, and none of the sections the team keeps internal."""
+
+    is_shared = True
+    can_edit = False
+    team_ids: frozenset[int] = frozenset()  # nobody's teams: other teams' incidents unnamed
+    viewer_tag = "shared"
+
+    def __init__(self, incident: Incident) -> None:
+        # No account: a Document asks its user only what they may do, and the answer is nothing.
+        super().__init__(incident, cast("User", AnonymousUser()), rows=Document.ALL_ROWS)
+
+    def is_shown(self, key: str) -> bool:
+        return self.postmortem is not None and not self.postmortem.is_internal(key)
+
+    def shared_groups(self) -> list[DocumentGroup]:
+        groups = []
+        for group in self.groups():
+            # Empty sections would show their writing prompts: a reader gets what was written.
+            sections = [s for s in group.sections if self.is_shown(s.key) and not s.is_empty]
+            if sections:
+                groups.append(DocumentGroup(group.group, sections))
+        return groups
+
+    def shared_other_sections(self) -> list[DocumentSection]:
+        return [s for s in self.other_sections() if self.is_shown(s.key)]
+
+    def shared_header_sections(self) -> list[DocumentSection]:
+        sections = [self.section(key) for key in ("incident_details", "incident_times")]
+        services = self.section("services")
+        return [*sections, *([] if services.is_empty else [services])]

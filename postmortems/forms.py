@@ -1,13 +1,14 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
 
 from incidents.forms import IncidentForm
 
 from . import limits
-from .models import Comment, Postmortem, ReviewRequest
+from .models import Comment, Postmortem, ReviewRequest, ShareLink
 from .templatetags.studio import display_name
 
 
@@ -205,3 +206,27 @@ class ImportForm(forms.Form):
         elif len(text.encode("utf-8", "replace")) > MAX_IMPORT_BYTES:
             raise forms.ValidationError("Import at most 2 MB of Markdown.")
         return cleaned
+
+
+class ShareLinkForm(forms.Form):
+    """A new share link: how long it works, and (for the team's list) who it is for."""
+
+    days = forms.TypedChoiceField(
+        label="Works for",
+        coerce=int,
+        choices=[],
+    )
+    label = forms.CharField(
+        label="Shared with",
+        max_length=100,
+        required=False,
+        help_text="Who it is for, to recognise the link later: a customer, a partner team.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        days = sorted({*ShareLink.LIFETIMES, settings.SHARE_LINK_DAYS})
+        field = self.fields["days"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(n, f"{n} day{'s' if n != 1 else ''}") for n in days]
+        field.initial = settings.SHARE_LINK_DAYS

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.models import Incident
 
@@ -108,6 +109,8 @@ class Postmortem(models.Model):
 
     review_meeting_at = models.DateTimeField("review meeting", null=True, blank=True)
     next_review_on = models.DateField("next review", null=True, blank=True)
+    # Keys of the sections a share link leaves out (set by the team: names, customers, costs).
+    internal_sections = models.JSONField(default=list, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -145,6 +148,14 @@ class Postmortem(models.Model):
     @property
     def title(self) -> str:
         return self.incident.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def is_internal(self, key: str) -> bool:
+        """Whether a section stays inside the team: left out of every share link."""
+        return key in (self.internal_sections or [])
 
     @property
     def layout(self) -> Layout:
@@ -472,3 +483,91 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PublicationCheck(models.Model):
+    """One step of the after-publication checklist that a person ticks (the review meeting was
+    held, the document was shared): who said so, and when. The derived steps (a follow-up
+    date, tickets for P0 items) are read from the document, never stored."""
+
+    class Item(models.TextChoices):
+        REVIEW_MEETING = "review_meeting", "Review meeting held"
+        SHARED = "shared", "Shared with the engineering organization"
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="publication_checks"
+    )
+    item = models.CharField(max_length=30, choices=Item.choices)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    done_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["done_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "item"], name="unique_publication_check"),
+            models.CheckConstraint(
+                condition=Q(item__in=["review_meeting", "shared"]),
+                name="publication_check_known_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_item_display()} on {self.postmortem_id}"
+
+
+class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
+    def active(self, now: datetime | None = None) -> ShareLinkQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class ShareLink(models.Model):
+    """A read-only link to a published postmortem for people outside the team.
+
+    The URL carries the link's id and a random nonce, signed with SECRET_KEY (postmortems/
+    sharing.py): a forged or altered URL fails the signature, and one made with a leaked key
+    still needs the nonce from the database. The row decides the rest at every request:
+    revoked or expired links are gone (410) at once."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="share_links")
+    nonce = models.CharField(max_length=32, editable=False)
+    label = models.CharField(
+        "shared with", max_length=100, blank=True, help_text="Who it is for: a customer, a team."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0)
+
+    # The lifetimes a team member may choose, in days; the default comes from the settings.
+    LIFETIMES = (1, 7, 30, 90)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="share_link_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Share link {self.pk} of {self.postmortem}"
+
+    def get_absolute_url(self) -> str:
+        from .sharing import share_token
+
+        return reverse("shared_postmortem", args=[share_token(self)])
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        return self.revoked_at is None and self.expires_at > (now or timezone.now())

@@ -8,13 +8,13 @@ sign-off block shows. A refused step raises TransitionRefused with a sentence fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from .checklist import checklist_passes, pre_review_checklist
-from .models import Postmortem, ReviewEvent, ReviewRequest
+from .models import Postmortem, PublicationCheck, ReviewEvent, ReviewRequest
 from .templatetags.studio import display_name
 
 if TYPE_CHECKING:
@@ -281,3 +281,21 @@ def join_authors(postmortem: Postmortem, user: User) -> None:
 
 def is_ready_for_review(postmortem: Postmortem) -> bool:
     return checklist_passes(pre_review_checklist(postmortem))
+
+
+def set_publication_check(
+    postmortem: Postmortem, item: str, done: bool, *, by: Any
+) -> PublicationCheck | None:
+    """Tick (or untick) a step of the after-publication checklist that only a person can
+    know: who ticked it and when are kept. Ticking twice keeps the first tick."""
+    if item not in PublicationCheck.Item.values:
+        raise TransitionRefused("That step is read from the document, not ticked.", 422)
+    if not postmortem.is_published:
+        raise TransitionRefused("The after-publication checklist starts once it is published.")
+    if not done:
+        PublicationCheck.objects.filter(postmortem=postmortem, item=item).delete()
+        return None
+    check, _created = PublicationCheck.objects.get_or_create(
+        postmortem=postmortem, item=item, defaults={"done_by": by, "done_at": timezone.now()}
+    )
+    return check

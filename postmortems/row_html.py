@@ -37,7 +37,7 @@ def _template(name: str) -> tuple[Any, str]:
 def _context_tag(section: Any) -> str:
     document = section.document
     parts = [
-        "e" if document.can_edit else "r",
+        document.access_tag,
         timezone.localdate().isoformat(),
         *(document.tag(key) for key in section.editable.depends_on),
         document.viewer_tag if section.editable.viewer_dependent else "",

@@ -166,7 +166,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 # docker-compose: 1). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since
 # anyone can send that header.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-LOGIN_REDIRECT_URL = "incidents:list"
+LOGIN_REDIRECT_URL = "my_work"  # what is waiting for me, not every incident
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -249,7 +249,13 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's defaults give "django" a console handler of its own (while DEBUG) and let
+        # it propagate to the root's: every request warning was printed twice. One handler,
+        # the root's, prints everything. ("django.server" keeps its own format, unpropagated.)
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # Lists that grow (incidents, action items) are paginated at this size.
@@ -317,6 +323,10 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 REMINDER_HOURS = env_hours("REMINDER_HOURS", "0-24" if DEBUG else "8-18")
 # One-click links in reminders (mark done, snooze, move, not mine) work this long.
 EMAIL_LINK_MAX_AGE = env_duration("EMAIL_LINK_MAX_AGE", "P14D")
+
+# Share links to a published postmortem for people outside the team: how many days a new link
+# works unless its creator picks another lifetime (1, 7, 30 or 90 days).
+SHARE_LINK_DAYS = env.int("SHARE_LINK_DAYS", default=30)
 
 # Learning across incidents (the insights app). A postmortem should be approved this long
 # after its incident was resolved (a team can set its own); the incident list counts the

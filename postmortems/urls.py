@@ -8,7 +8,7 @@ from incidents import views as incident_views
 from incidents.converters import IncidentReferenceConverter
 
 from . import health
-from .views import comments, document, importing, presence, review, rows, sections
+from .views import comments, document, importing, presence, review, rows, sections, sharing
 
 register_converter(IncidentReferenceConverter, "incident_ref")
 
@@ -46,6 +46,10 @@ document_patterns: tuple[list[URLPattern | URLResolver], str] = (
         path("reviewers/<int:pk>/decide/", review.review_decide, name="review_decide"),
         path("postmortem/template/", review.template_switch, name="template_switch"),
         path("postmortem/authors/join/", review.authors_join, name="authors_join"),
+        path("share/", sharing.share_links, name="share_links"),
+        path("share/<int:pk>/revoke/", sharing.share_revoke, name="share_revoke"),
+        path("sections/<slug:key>/internal/", sharing.section_internal, name="section_internal"),
+        path("after-publication/", sharing.after_publication, name="after_publication"),
         path("presence/", presence.presence, name="presence"),
         path("presence/leave/", presence.presence_leave, name="presence_leave"),
     ],
@@ -75,6 +79,8 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("integrations/", include("integrations.urls")),
     path("api/", include("api.urls")),
+    # A share link: read-only, without login, for people outside the team.
+    path("shared/<str:token>/", sharing.shared_postmortem, name="shared_postmortem"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

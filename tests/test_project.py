@@ -6,11 +6,17 @@ import re
 import subprocess
 import sys
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
 
+from actionitems.models import ActionItem
 from incidents.models import Incident
 from postmortems.models import Postmortem
 
@@ -52,6 +58,9 @@ def test_seed_demo_creates_three_full_postmortems_and_prints_the_password(capsys
     call_command("seed_demo", password="let-me-in-2026")
     out = capsys.readouterr().out
     assert "Password for all of them: let-me-in-2026" in out
+    assert "sarah manages Payments Platform and is staff: she can open /admin/" in out
+    staff = get_user_model().objects.filter(is_staff=True)
+    assert list(staff.values_list("username", flat=True)) == ["sarah"]
     postmortems = Postmortem.objects.select_related("incident")
     assert postmortems.count() == 3
     for postmortem in postmortems:
@@ -72,6 +81,36 @@ def test_demo_users_can_log_in(client):
     response = client.post("/accounts/login/", {"username": "jane", "password": "let-me-in-2026"})
     assert response.status_code == 302
     assert client.get("/incidents/").status_code == 200
+    client.post("/accounts/login/", {"username": "sarah", "password": "let-me-in-2026"})
+    admin = client.get("/admin/")
+    assert admin.status_code == 200 and "Site administration" in admin.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("today", ["2026-11-29", "2027-08-14"])
+def test_demo_dates_follow_today_so_nothing_is_long_overdue(today):
+    """Loaded on any day, the demo reads as recent work: its incidents happened within the
+    last months and no open action item is more than a few weeks overdue."""
+    with time_machine.travel(f"{today} 09:00:00+00:00", tick=False):
+        call_command("seed_demo", password="let-me-in-2026")
+        day = timezone.localdate()
+        open_items = ActionItem.objects.open().exclude(due_date=None)
+        assert open_items.exists()
+        worst = max((day - item.due_date).days for item in open_items)
+        assert worst <= 30, f"an open demo item is {worst} days overdue"
+        started = [i.started_at.date() for i in Incident.objects.all()]
+        assert all(day - timedelta(days=200) <= d <= day for d in started), started
+        assert not [p for p in Postmortem.objects.all() if str(day.year - 1) in p.title]
+
+
+@pytest.mark.django_db
+def test_login_lands_on_my_work(client):
+    call_command("seed_demo", password="let-me-in-2026")
+    response = client.post(
+        "/accounts/login/", {"username": "jane", "password": "let-me-in-2026"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("my_work")
+    assert response.resolver_match.url_name == "my_work"
 
 
 def test_apps_depend_downward_only():

@@ -10,7 +10,8 @@ from icalendar import Calendar
 from actionitems.models import ActionItem, EmailPreference, Notification
 from actionitems.tasks import run_sweeps, sweep_weekly_digests
 from incidents.models import Incident
-from postmortems.models import FollowUp, Postmortem, ReviewRequest
+from postmortems.models import FollowUp, Postmortem, PublicationCheck, ReviewRequest
+from postmortems.review import set_publication_check
 from postmortems.services import add_comment
 
 # Thursday 2026-03-12, 09:00 UTC: the day the sweeps "run" in these tests.
@@ -184,11 +185,61 @@ def test_weekly_digest_to_managers_grouped_by_postmortem(postmortem, author, man
 
 @pytest.mark.django_db
 def test_no_digest_when_unsubscribed_or_when_nothing_is_due(postmortem, author, manager):
+    finish_follow_through(postmortem, author)
     assert digest() == []  # nothing due: no empty digest
     ActionItem.objects.create(
         postmortem=postmortem, title="Late", owner=author, due_date=TODAY - days(1)
     )
     EmailPreference.objects.create(user=manager, weekly_digest=False)
+    assert digest() == []
+
+
+def finish_follow_through(postmortem, by):
+    """The after-publication checklist done: meeting held, shared, next review set."""
+    for item in PublicationCheck.Item.values:
+        set_publication_check(postmortem, item, True, by=by)
+    postmortem.next_review_on = TODAY + days(30)
+    postmortem.save()
+
+
+@pytest.mark.django_db
+def test_the_digest_lists_published_postmortems_until_their_follow_through_is_done(
+    postmortem, author, manager
+):
+    p0 = ActionItem.objects.create(
+        postmortem=postmortem, title="Fix the leak", owner=author, priority="P0",
+        due_date=TODAY + days(30),
+    )  # fmt: skip
+    (digest_email,) = digest()
+    assert digest_email.to == ["sarah@example.com"]
+    assert digest_email.subject == (
+        "Weekly follow-up for Payments: 1 published postmortem to follow through"
+    )
+    text = digest_email.body
+    assert "After publication, still to do:" in text
+    assert (
+        "INC-2026-0001 Checkout failing: Review meeting held; Shared with the engineering "
+        "organization; Follow-up date set; Every P0 action item has a ticket" in text
+    )
+    assert "/incidents/INC-2026-0001/#after-publication" in text
+    html = digest_email.alternatives[0][0]
+    assert "After publication, still to do" in html
+
+    # Done step by step: the next week's digest lists only what is left.
+    set_publication_check(postmortem, "review_meeting", True, by=author)
+    p0.tracker_url = "https://jira.example.com/browse/PAY-7"
+    p0.save()
+    (digest_email,) = digest(NOW + days(7))
+    assert (
+        "INC-2026-0001 Checkout failing: Shared with the engineering organization; "
+        "Follow-up date set\n" in digest_email.body
+    )
+    finish_follow_through(postmortem, author)
+    assert digest(NOW + days(14)) == []  # all done, nothing else due: no digest
+
+
+@pytest.mark.django_db
+def test_a_draft_is_not_in_the_follow_through(draft, author, manager):
     assert digest() == []
 
 

@@ -106,7 +106,7 @@ def test_a_timeline_event_added_inline_appears_in_order(demo, open_as):
     timeline = jane_page.locator("#body-timeline")
     timeline.get_by_role("link", name="+ Add event").click()
     form = timeline.locator("#new-form-timeline form")
-    form.get_by_label("Time (UTC)").fill("2025-10-26T14:11")
+    form.get_by_label("Time (UTC)").fill(f"{incident.started_at:%Y-%m-%d}T14:11")
     form.get_by_label("Kind").select_option("decision")
     form.get_by_label("Event").fill("Decided to page the DBA")
     form.get_by_label("Actor").fill("SRE (Jane)")

@@ -98,6 +98,8 @@ def test_a_review_request_is_posted(slack, postmortem, author, manager, sends):
     TimelineEvent.objects.create(incident=postmortem.incident, kind="alert",
                                  occurred_at=postmortem.incident.started_at, description="x")  # fmt: skip
     ContributingFactor.objects.create(postmortem=postmortem, category="process", description="y")
+    ActionItem.objects.create(postmortem=postmortem, title="Alert", owner=author,
+                              due_date=postmortem.incident.started_at.date())  # fmt: skip
     postmortem.users_affected, postmortem.lessons_learned = 5, "z"
     postmortem.save()
     with sends():

@@ -88,7 +88,7 @@ def test_the_login_page_offers_single_sign_on_when_configured(client, provider):
 
 def test_a_verified_email_signs_in_its_account(client, provider, author):
     response = sign_in(client, provider, email="JANE@example.com", email_verified=True)
-    assert response.status_code == 302 and response["Location"] == "/incidents/"
+    assert response.status_code == 302 and response["Location"] == "/my-work/"  # LOGIN_REDIRECT_URL
     assert client.get("/incidents/").context["user"] == author
 
 

@@ -91,6 +91,8 @@ def test_the_review_steps_become_events(endpoint, receiver, postmortem, manager,
                                  occurred_at=postmortem.incident.started_at, description="Alert")  # fmt: skip
     ContributingFactor.objects.create(postmortem=postmortem, category="technical",
                                       description="Small pool")  # fmt: skip
+    ActionItem.objects.create(postmortem=postmortem, title="Alert", owner=author,
+                              due_date=postmortem.incident.started_at.date())  # fmt: skip
     postmortem.users_affected, postmortem.lessons_learned = 10, "Alert earlier."
     postmortem.save()
     receiver.requests.clear()

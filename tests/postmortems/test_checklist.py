@@ -22,7 +22,7 @@ def test_each_checklist_rule(postmortem, author):
         "timeline": False,
         "root_cause": False,
         "contributing_factors": False,
-        "action_items": True,  # no items: none is missing an owner or a date
+        "action_items": False,  # no items at all is a finding, not a pass
         "impact": False,
         "lessons_learned": False,
     }
@@ -38,6 +38,12 @@ def test_each_checklist_rule(postmortem, author):
     postmortem.lessons_learned = "Alert earlier."
     postmortem.user_scope = "EU users"
     postmortem.save()
+    checks = {c.section: c for c in pre_review_checklist(postmortem)}
+    assert [s for s, c in checks.items() if not c.passed] == ["action_items"]
+    assert checks["action_items"].hint.startswith("No action items")
+    ActionItem.objects.create(
+        postmortem=postmortem, title="Alert on pool use", owner=author, due_date=date(2026, 3, 9)
+    )
     assert all(results(postmortem).values())
 
     ActionItem.objects.create(postmortem=postmortem, title="No owner", due_date=date(2026, 3, 9))

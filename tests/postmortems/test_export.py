@@ -89,7 +89,7 @@ def test_action_items_export_priority_category_status_owner_and_notes(demo):
         in markdown
     )
     assert (
-        "| 1 | Add automated test for connection cleanup | P1 | Lisa Chen | 2025-10-27 | ✅ Done "
+        "| 1 | Add automated test for connection cleanup | P1 | Lisa Chen | 2026-11-04 | ✅ Done "
         "| Prevent | Immediate (this week) | https://jira.example.com/browse/PAY-1 "
         "| Covers the error path.<br>And the retry path. |" in markdown
     )

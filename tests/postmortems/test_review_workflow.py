@@ -1,9 +1,10 @@
 """draft -> in review -> approved -> published, and every step the workflow refuses."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
+from actionitems.models import ActionItem
 from incidents.models import Membership, TimelineEvent
 from postmortems.models import ContributingFactor, Postmortem, ReviewEvent, ReviewRequest
 from postmortems.review import (
@@ -33,6 +34,12 @@ def ready(postmortem):
     )
     ContributingFactor.objects.create(
         postmortem=postmortem, category="technical", description="Small pool"
+    )
+    ActionItem.objects.create(
+        postmortem=postmortem,
+        title="Alert on pool use",
+        owner=postmortem.authors.first(),
+        due_date=date(2026, 3, 9),
     )
     postmortem.users_affected = 1000
     postmortem.lessons_learned = "Alert before the pool is full."
