@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from incidents.models import Incident, Membership
+from incidents.services import may_delete_postmortem
 
 from .checklist import blameless_findings, pre_review_checklist
 from .editing import EDITABLE_SECTIONS, ROW_SECTIONS
@@ -76,6 +77,16 @@ class Document:
     @cached_property
     def can_edit(self):
         return self.incident.can_edit(self.user)
+
+    @cached_property
+    def can_delete_postmortem(self) -> bool:
+        """A draft, and the reader manages the team (or is a site admin)."""
+        postmortem = self.postmortem
+        return bool(
+            postmortem
+            and postmortem.is_deletable
+            and may_delete_postmortem(self.incident, self.user)
+        )
 
     @cached_property
     def postmortem(self):

@@ -21,7 +21,7 @@ from django.forms import modelform_factory
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from incidents.forms import DateTimeLocalInput, SuggestingInput
+from incidents.forms import SuggestingInput, UTCDateTimeField, person_label
 from incidents.models import (
     Incident,
     IncidentLink,
@@ -43,9 +43,10 @@ class DateInput(forms.DateInput):
 
 
 def studio_formfield(db_field, **kwargs):
-    """Widgets for every generated form: native date pickers, roomy Markdown textareas."""
+    """Widgets for every generated form: date-times typed in UTC (24-hour), native date
+    pickers for days, roomy Markdown textareas."""
     if isinstance(db_field, models.DateTimeField):
-        kwargs["widget"] = DateTimeLocalInput()
+        kwargs["form_class"] = UTCDateTimeField
     elif isinstance(db_field, models.DateField):
         kwargs["widget"] = DateInput()
     elif isinstance(db_field, models.TextField):
@@ -76,7 +77,7 @@ class EditForm(forms.ModelForm):
         for name, field in self.fields.items():
             if name in ("commander", "owner"):
                 field.queryset = team_members
-                field.label_from_instance = display_name
+                field.label_from_instance = person_label
             elif name == "service":
                 field.queryset = incident.team.services.all()
         if self._meta.model is IncidentTag:

@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from incidents.forms import IncidentForm
+from incidents.forms import IncidentForm, PersonChoiceField
 
 from .models import Comment, Postmortem, ReviewRequest
-from .templatetags.studio import display_name
 
 
 class StartPostmortemForm(forms.Form):
@@ -79,14 +78,13 @@ class CommentForm(forms.ModelForm):
 
 
 class ReviewerForm(forms.Form):
-    reviewer = forms.ModelChoiceField(queryset=None, label="Reviewer")
+    reviewer = PersonChoiceField(queryset=None, label="Reviewer")
     role = forms.ChoiceField(choices=ReviewRequest.Role.choices, label="As")
 
     def __init__(self, *args, exclude=(), **kwargs):
         super().__init__(*args, **kwargs)
         people = get_user_model().objects.filter(is_active=True).exclude(pk__in=exclude)
         self.fields["reviewer"].queryset = people.order_by("first_name", "last_name", "username")
-        self.fields["reviewer"].label_from_instance = display_name
 
 
 class DecisionForm(forms.Form):
@@ -120,6 +118,11 @@ class NewIncidentForm(IncidentForm):
         initial=Postmortem.Template.FULL,
         help_text="The shape your team writes in; you can switch later without losing text.",
     )
+    create_anyway = forms.BooleanField(
+        label="Create anyway: this is a different incident",
+        required=False,
+    )
+    ungrouped = ("create_anyway",)
 
 
 class ImportForm(forms.Form):
