@@ -418,9 +418,14 @@ class Incident(models.Model):
     def resolved(self):
         return self.milestone("resolved_at")
 
+    # Duration and time to resolve answer two questions, so they are measured differently:
+    # how long users were affected (start -> resolved), and how long the response took to
+    # fix it once someone knew (detected -> resolved). The gap between them is the time to
+    # detect.
+
     @property
     def duration(self):
-        """Start to resolution; None while the incident is ongoing."""
+        """Impact: start (users first affected) to resolution; None while ongoing."""
         return elapsed(self.started_at, self.resolved)
 
     @property
@@ -438,7 +443,11 @@ class Incident(models.Model):
 
     @property
     def time_to_resolve(self):
-        return elapsed(self.started_at, self.resolved)
+        """The response: detection (first alert) to resolution. Not the duration, which
+        counts from the start and so includes the time nobody knew."""
+        return elapsed(self.detected, self.resolved)
+
+    DURATION_HELP = "How long users were affected: start → resolved."
 
     def response_metrics(self):
         """(label, value, how it is measured) for the page and the export."""
@@ -446,7 +455,7 @@ class Incident(models.Model):
             ("Time to detect", self.time_to_detect, "start → first alert"),
             ("Time to acknowledge", self.time_to_acknowledge, "first alert → acknowledged"),
             ("Time to mitigate", self.time_to_mitigate, "start → mitigated"),
-            ("Time to resolve", self.time_to_resolve, "start → resolved"),
+            ("Time to resolve", self.time_to_resolve, "first alert → resolved"),
         ]
 
     @property
