@@ -19,7 +19,6 @@ class UTCDateTimeInput(forms.TextInput):
         defaults = {
             "placeholder": utctime.PLACEHOLDER,
             "pattern": utctime.HTML_PATTERN,
-            "inputmode": "numeric",
             "autocomplete": "off",
             "spellcheck": "false",
             "size": 17,

@@ -21,7 +21,7 @@ def fields_of(fieldset_html):
 @pytest.mark.django_db
 def test_the_form_is_grouped_what_when_who_impact(author_client, service):
     body = author_client.get(reverse("incidents:create")).content.decode()
-    fieldsets = re.findall(r'<fieldset class="form-group">\s*<legend>(\w+)</legend>(.*?)</fieldset>\s*(?=<fieldset class="form-group">|<button)', body, re.S)  # fmt: skip
+    fieldsets = re.findall(r'<fieldset class="form-group[^"]*">\s*<legend>(\w+)</legend>(.*?)</fieldset>\s*(?=<fieldset class="form-group|<button)', body, re.S)  # fmt: skip
     assert [legend for legend, _ in fieldsets] == ["What", "When", "Who", "Impact"]
     groups = {legend: fields_of(html) for legend, html in fieldsets}
     assert groups["What"] == ["title", "severity", "status", "external_id", "template"]
