@@ -39,7 +39,7 @@ class UTCDateTimeField(forms.DateTimeField):
 
     widget = UTCDateTimeInput
 
-    def to_python(self, value: Any) -> datetime | None:  # type: ignore[override]
+    def to_python(self, value: Any) -> datetime | None:
         if value in self.empty_values:
             return None
         if isinstance(value, datetime):
@@ -62,7 +62,7 @@ def person_label(user: AbstractBaseUser) -> str:
     return f"{full_name} ({username})" if full_name else username
 
 
-class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class PersonChoiceField(forms.ModelChoiceField):
     """Every picker of a person (commander, owner, reviewer) labels people the same way."""
 
     def label_from_instance(self, obj: Any) -> str:
@@ -126,7 +126,7 @@ def teams_of(user: Any) -> Any:
     return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
 
 
-class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
+class IncidentForm(forms.ModelForm):
     # (legend, field names): the form is shown in these groups, in this order. Fields a
     # subclass adds and no group names are shown in the first group.
     fieldsets: list[tuple[str, tuple[str, ...]]] = [
@@ -198,7 +198,7 @@ class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
         return groups
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         team, services = cleaned.get("team"), cleaned.get("services")
         if team and services:
             foreign = [s.name for s in services if s.team_id != team.pk]
