@@ -262,3 +262,12 @@ def test_the_document_page_of_an_archived_incident_needs_no_more_queries(
     postmortem.archive(by=author)
     with django_assert_max_num_queries(len(before.captured_queries)):
         assert author_client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_action_item_list_leaves_out_items_of_archived_incidents(author_client, action_item):
+    url = reverse("actionitems:list")
+    assert action_item.title in author_client.get(url).content.decode()
+    action_item.postmortem.incident.archive(by=action_item.owner)
+    assert action_item.title not in author_client.get(url).content.decode()
+    assert action_item.title in author_client.get(url, {"archived": "on"}).content.decode()
