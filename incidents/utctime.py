@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M"
 PLACEHOLDER = "YYYY-MM-DD HH:MM"
 # What the browser checks before sending (a hint only: the server parses with UTC_PATTERN).
-HTML_PATTERN = r"\s*\d{4}-\d{1,2}-\d{1,2}[T ]\s*\d{1,2}:\d{2}(:\d{2})?\s*(Z|z|UTC|utc)?\s*"
+HTML_PATTERN = (
+    r"\s*\d{4}-\d{1,2}-\d{1,2}([Tt]|\s+)\s*\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+    r"\s*([Zz]|[Uu][Tt][Cc]|[Gg][Mm][Tt]|\+00:?00)?\s*"
+)
 HELP = "UTC, 24-hour clock: YYYY-MM-DD HH:MM, e.g. 2026-11-29 14:30."
 
 UTC_PATTERN = re.compile(

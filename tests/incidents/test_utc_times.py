@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from incidents.models import Incident, TimelineEvent
-from incidents.utctime import NotAUtcTime, format_utc, parse_utc
+from incidents.utctime import HTML_PATTERN, NotAUtcTime, format_utc, parse_utc
 from tests.conftest import HTMX
 
 AT = datetime(2026, 11, 29, 14, 30, tzinfo=UTC)
@@ -38,6 +38,8 @@ AT = datetime(2026, 11, 29, 14, 30, tzinfo=UTC)
 def test_the_accepted_spellings(text, expected):
     assert parse_utc(text) == expected
     assert parse_utc(text).tzinfo is UTC
+    # The browser's pattern check lets through what the server accepts.
+    assert re.fullmatch(HTML_PATTERN, text)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +59,8 @@ def test_the_accepted_spellings(text, expected):
     ],
 )
 def test_anything_else_is_refused_with_the_format(text):
+    if not re.search(r"2[4-9]:|:[6-9]\d|02-30", text):  # in range is the server's to check
+        assert not re.fullmatch(HTML_PATTERN, text)
     with pytest.raises(NotAUtcTime, match="YYYY-MM-DD HH:MM"):
         parse_utc(text)
 
