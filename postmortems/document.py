@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from incidents.models import Incident, Membership
+from incidents.models import Activity, Incident, Membership
 from incidents.services import may_delete_postmortem
 
 from .checklist import blameless_findings, pre_review_checklist
@@ -77,6 +77,16 @@ class Document:
     @cached_property
     def can_edit(self):
         return self.incident.can_edit(self.user)
+
+    @cached_property
+    def recent_activity(self) -> list[Activity]:
+        """The last archive/unarchive/delete entries of the incident's log, newest first; read
+        only when something was set aside (archived, or no postmortem: perhaps a deleted
+        draft), so that the everyday page spends no query on it. The admin lists all."""
+        postmortem = self.postmortem
+        if not (self.incident.is_archived or postmortem is None or postmortem.is_archived):
+            return []
+        return list(self.incident.activities.select_related("actor")[:5])
 
     @cached_property
     def can_delete_postmortem(self) -> bool:
