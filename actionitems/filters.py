@@ -30,9 +30,25 @@ class ActionItemFilter(django_filters.FilterSet):
         method="with_status",
     )
 
+    archived = django_filters.BooleanFilter(
+        method="with_archived", label="Show archived", widget=forms.CheckboxInput
+    )
+
     class Meta:
         model = ActionItem
-        fields = ["mine", "overdue", "team", "status"]
+        fields = ["mine", "overdue", "team", "status", "archived"]
+
+    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        """Items of an archived incident or postmortem are left out unless asked for."""
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("archived"):
+            queryset = queryset.filter(
+                postmortem__archived_at__isnull=True, postmortem__incident__archived_at__isnull=True
+            )
+        return queryset
+
+    def with_archived(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset  # filter_queryset decides, so that the default applies without it
 
     def only_mine(self, queryset: ActionItemQuerySet, name: str, value: bool) -> ActionItemQuerySet:
         if not value or self.request is None:

@@ -236,13 +236,16 @@ def follow_up_candidates(now: datetime) -> Iterator[Candidate]:
 
 
 def draft_nudge_candidates(now: datetime) -> Iterator[Candidate]:
-    """Authors of a postmortem still in draft DRAFT_NUDGE_AFTER after the incident resolved."""
+    """Authors of a postmortem still in draft DRAFT_NUDGE_AFTER after the incident resolved
+    (not archived: an archived draft was set aside on purpose)."""
     audience = Audience(now)
     drafts = list(
-        Postmortem.objects.filter(
+        Postmortem.objects.active()
+        .filter(
             status=Postmortem.Status.DRAFT,
             incident__resolved_at__lte=now - settings.DRAFT_NUDGE_AFTER,
-        ).values_list("pk", flat=True)
+        )
+        .values_list("pk", flat=True)
     )
     for postmortem_id, user_ids in authors_by_postmortem(drafts).items():
         for user_id in user_ids:

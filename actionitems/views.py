@@ -232,8 +232,11 @@ def my_work(request: AuthenticatedRequest) -> HttpResponse:
     """What is waiting for me: drafts I write, reviews I owe, action items I own, and for
     managers the items of their teams that no account owns."""
     user = request.user
+    # Archived incidents and postmortems are set aside: none of their work is listed here.
+    active = {"postmortem__archived_at": None, "postmortem__incident__archived_at": None}
     writing = (
-        Postmortem.objects.filter(authors=user)
+        Postmortem.objects.active()
+        .filter(authors=user)
         .exclude(status=Postmortem.Status.PUBLISHED)
         .select_related("incident__team")
         .order_by("incident__resolved_at", "pk")
@@ -243,12 +246,13 @@ def my_work(request: AuthenticatedRequest) -> HttpResponse:
             reviewer=user,
             decision=ReviewRequest.Decision.PENDING,
             postmortem__status=Postmortem.Status.IN_REVIEW,
+            **active,
         )
         .select_related("postmortem__incident__team", "requested_by")
         .order_by("requested_at")
     )
     items = (
-        ActionItem.objects.filter(owner=user)
+        ActionItem.objects.filter(owner=user, **active)
         .open()
         .select_related("postmortem__incident")
         .order_by(F("due_date").asc(nulls_last=True), "priority", "pk")
@@ -256,7 +260,7 @@ def my_work(request: AuthenticatedRequest) -> HttpResponse:
     managed = Membership.objects.filter(user=user, role=Membership.Role.MANAGER).values("team")
     unowned = (
         ActionItem.objects.open()
-        .filter(owner__isnull=True, postmortem__incident__team__in=managed)
+        .filter(owner__isnull=True, postmortem__incident__team__in=managed, **active)
         .select_related("postmortem__incident__team")
         .order_by(F("due_date").asc(nulls_last=True), "priority", "pk")[:50]
     )

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import (
+    Activity,
     Incident,
     IncidentLink,
     IncidentService,
@@ -62,12 +63,19 @@ class IncidentLinkInline(admin.TabularInline[IncidentLink, Incident]):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin[Incident]):
-    list_display = ["reference", "title", "severity", "status", "team", "started_at"]
-    list_filter = ["severity", "status", "team"]
+    list_display = ["reference", "title", "severity", "status", "team", "started_at", "archived_at"]
+    list_filter = ["severity", "status", "team", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["title"]
     date_hierarchy = "started_at"
     autocomplete_fields = ["commander", "team"]
-    readonly_fields = ["reference", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "reference",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "archived_at",
+        "archived_by",
+    ]
     inlines = [IncidentServiceInline, IncidentTagInline, IncidentLinkInline, TimelineEventInline]
     list_select_related = ["team"]
 
@@ -78,3 +86,22 @@ class TimelineEventAdmin(admin.ModelAdmin[TimelineEvent]):
     list_filter = ["kind", "is_key_decision"]
     search_fields = ["description", "actor"]
     list_select_related = ["incident"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin[Activity]):
+    """The log of archiving and deleting: read only, as a record should be."""
+
+    list_display = ["at", "incident", "kind", "actor", "note"]
+    list_filter = ["kind"]
+    search_fields = ["incident__title", "note"]
+    list_select_related = ["incident", "actor"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

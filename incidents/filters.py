@@ -93,6 +93,9 @@ class IncidentFilter(django_filters.FilterSet):
         empty_label="Any postmortem",
         method="with_postmortem",
     )
+    archived = django_filters.BooleanFilter(
+        label="Show archived", method="with_archived", widget=forms.CheckboxInput
+    )
 
     class Meta:
         model = Incident
@@ -105,7 +108,20 @@ class IncidentFilter(django_filters.FilterSet):
             "started_to",
             "status",
             "postmortem",
+            "archived",
         ]
+
+    def filter_queryset(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        """Archived incidents are left out unless "Show archived" is ticked."""
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("archived"):
+            queryset = queryset.filter(archived_at__isnull=True)
+        return queryset
+
+    def with_archived(
+        self, queryset: QuerySet[Incident], name: str, value: bool
+    ) -> QuerySet[Incident]:
+        return queryset  # filter_queryset decides, so that the default applies without it
 
     def search(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         """Title, affected service or reference (INC-2026-0001)."""

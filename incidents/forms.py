@@ -1,16 +1,94 @@
+from datetime import datetime
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 
+from . import utctime
 from .models import Incident, Service, Team
 
 
-class DateTimeLocalInput(forms.DateTimeInput):
-    """The browser's date-and-time picker; values are read and shown in UTC."""
+class UTCDateTimeInput(forms.TextInput):
+    """A date-time typed in UTC on a 24-hour clock, with "UTC" beside it. Not the browser's
+    datetime-local, which shows the reader's locale (2:30 PM) under a label that says UTC."""
 
-    input_type = "datetime-local"
+    template_name = "incidents/widgets/utc_datetime.html"
 
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        defaults = {
+            "placeholder": utctime.PLACEHOLDER,
+            "pattern": utctime.HTML_PATTERN,
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "size": 17,
+            "title": utctime.HELP,
+            "class": "utc-datetime",
+        }
+        super().__init__(attrs={**defaults, **(attrs or {})})
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, datetime):
+            return utctime.format_utc(value)
+        return super().format_value(value)
+
+
+class UTCDateTimeField(forms.DateTimeField):
+    """Reads what UTCDateTimeInput sends: "2026-11-29 14:30", "2026-11-29T14:30", seconds and
+    a trailing Z/UTC optional. Anything else is refused with the format, never guessed."""
+
+    widget = UTCDateTimeInput
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value
+        try:
+            return utctime.parse_utc(str(value))
+        except utctime.NotAUtcTime as refused:
+            raise forms.ValidationError(str(refused), code="invalid") from None
+
+    def prepare_value(self, value: Any) -> Any:
+        # Shown in UTC whatever the active time zone: the label says UTC.
+        return value
+
+
+def person_label(user: AbstractBaseUser) -> str:
+    """How a person is offered in a picker: "Sarah Chen (sarah)", the username alone if
+    that is all there is. Full names tell people apart; the username is what @mentions use."""
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    username = user.get_username()
+    return f"{full_name} ({username})" if full_name else username
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """Every picker of a person (commander, owner, reviewer) labels people the same way."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return person_label(obj)
+
+
+class SearchableCheckboxes(forms.CheckboxSelectMultiple):
+    """A multi-select as checkboxes with a filter box above them: a native <select multiple>
+    needs Ctrl-click and hides what is chosen. static/js/picker.js shows the filter box and
+    hides the boxes that do not match; without script every box is simply listed."""
+
+    template_name = "incidents/widgets/searchable_checkboxes.html"
+    option_template_name = "django/forms/widgets/checkbox_option.html"
+    use_fieldset = True
+
+    def __init__(self, attrs: dict[str, Any] | None = None, noun: str = "options") -> None:
+        super().__init__(attrs=attrs)
+        self.noun = noun
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        base_id = context["widget"]["attrs"].get("id") or f"id_{name}"
+        context["widget"]["list_id"] = f"{base_id}-options"
+        context["widget"]["filter_id"] = f"{base_id}-filter"
+        context["widget"]["noun"] = self.noun
+        return context
 
 
 class SuggestingInput(forms.TextInput):
@@ -34,11 +112,32 @@ class SuggestingInput(forms.TextInput):
         return context
 
 
-def teams_of(user):
+TIME_FIELDS = (
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "all_clear_at",
+)
+
+
+def teams_of(user: Any) -> Any:
     return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
 
 
 class IncidentForm(forms.ModelForm):
+    # (legend, field names): the form is shown in these groups, in this order. Fields a
+    # subclass adds and no group names are shown in the first group.
+    fieldsets: list[tuple[str, tuple[str, ...]]] = [
+        ("What", ("title", "severity", "status", "external_id")),
+        ("When", TIME_FIELDS),
+        ("Who", ("team", "commander")),
+        ("Impact", ("services",)),
+    ]
+    # Fields shown apart from the groups (the duplicate warning's confirmation).
+    ungrouped: tuple[str, ...] = ()
+
     class Meta:
         model = Incident
         fields = [
@@ -48,25 +147,14 @@ class IncidentForm(forms.ModelForm):
             "team",
             "commander",
             "services",
-            "started_at",
-            "detected_at",
-            "acknowledged_at",
-            "mitigated_at",
-            "resolved_at",
-            "all_clear_at",
+            *TIME_FIELDS,
             "external_id",
         ]
-        widgets = {
-            name: DateTimeLocalInput()
-            for name in (
-                "started_at",
-                "detected_at",
-                "acknowledged_at",
-                "mitigated_at",
-                "resolved_at",
-                "all_clear_at",
-            )
+        field_classes = {
+            "commander": PersonChoiceField,
+            **{name: UTCDateTimeField for name in TIME_FIELDS},
         }
+        widgets = {"services": SearchableCheckboxes(noun="services")}
         labels = {
             "started_at": "Started (UTC)",
             "detected_at": "Detected (UTC)",
@@ -75,25 +163,42 @@ class IncidentForm(forms.ModelForm):
             "resolved_at": "Resolved (UTC)",
             "all_clear_at": "All clear (UTC)",
         }
+        help_texts = {"started_at": "When users were first affected. " + utctime.HELP}
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         teams = teams_of(user)
-        self.fields["team"].queryset = teams
-        self.fields["team"].empty_label = None
-        self.fields["commander"].queryset = (
+        self.fields["team"].queryset = teams  # type: ignore[attr-defined]
+        self.fields["team"].empty_label = None  # type: ignore[attr-defined]
+        self.fields["commander"].queryset = (  # type: ignore[attr-defined]
             get_user_model()
             .objects.filter(memberships__team__in=teams)
             .distinct()
-            .order_by("first_name", "username")
+            .order_by("first_name", "last_name", "username")
         )
-        self.fields["services"].queryset = Service.objects.filter(team__in=teams).select_related(
-            "team"
+        self.fields["services"].queryset = (  # type: ignore[attr-defined]
+            Service.objects.filter(team__in=teams).select_related("team")
         )
         self.fields["services"].required = False
+        services = self.fields["services"].queryset  # type: ignore[attr-defined]
+        if services.order_by().values("team_id").distinct().count() > 1:
+            # Services of several teams: say whose each is.
+            self.fields["services"].label_from_instance = (  # type: ignore[attr-defined]
+                lambda service: f"{service.name} ({service.team})"
+            )
 
-    def clean(self):
-        cleaned = super().clean()
+    def grouped_fields(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The bound fields by fieldset, for the template; none is left out."""
+        placed = {name for _, names in self.fieldsets for name in names} | set(self.ungrouped)
+        extra = [name for name in self.fields if name not in placed]
+        groups = []
+        for index, (legend, names) in enumerate(self.fieldsets):
+            names = (*names, *extra) if index == 0 else names
+            groups.append((legend, [self[name] for name in names if name in self.fields]))
+        return groups
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         team, services = cleaned.get("team"), cleaned.get("services")
         if team and services:
             foreign = [s.name for s in services if s.team_id != team.pk]

@@ -112,6 +112,10 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             | Exists(review_requests.filter(postmortem__incident=OuterRef("pk"), reviewer=user))
         )
 
+    def active(self) -> IncidentQuerySet:
+        """Not archived: what lists, search, insights and My work show by default."""
+        return self.filter(archived_at__isnull=True)
+
     def editable_by(self, user: User) -> IncidentQuerySet:
         """Writing is for the team that owns the incident."""
         if user.is_superuser:
@@ -261,6 +265,16 @@ class Incident(models.Model):
     # {section key: version} of the sections this row holds (incident details and times, the
     # timeline, services). A save is one UPDATE conditional on its section's version here.
     section_versions = models.JSONField(default=dict, blank=True, editable=False)
+    # Archived: out of the default lists, search and insights, still reachable by its URL.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -309,6 +323,27 @@ class Incident(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("incidents:detail", args=[self.reference])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive(self, *, by: User) -> Activity:
+        """Take the incident out of the default lists; recorded in its activity log."""
+        if self.is_archived:
+            raise ActionRefused(f"{self.reference} is already archived.")
+        with transaction.atomic():
+            self.archived_at, self.archived_by = timezone.now(), by
+            Incident.objects.filter(pk=self.pk).update(archived_at=self.archived_at, archived_by=by)
+            return Activity.record(self, Activity.Kind.ARCHIVED, by=by)
+
+    def unarchive(self, *, by: User) -> Activity:
+        if not self.is_archived:
+            raise ActionRefused(f"{self.reference} is not archived.")
+        with transaction.atomic():
+            self.archived_at, self.archived_by = None, None
+            Incident.objects.filter(pk=self.pk).update(archived_at=None, archived_by=None)
+            return Activity.record(self, Activity.Kind.UNARCHIVED, by=by)
 
     @property
     def reference(self) -> str:
@@ -392,9 +427,14 @@ class Incident(models.Model):
     def resolved(self) -> datetime | None:
         return self.milestone("resolved_at")
 
+    # Duration and time to resolve answer two questions, so they are measured differently:
+    # how long users were affected (start -> resolved), and how long the response took to
+    # fix it once someone knew (detected -> resolved). The gap between them is the time to
+    # detect.
+
     @property
     def duration(self) -> timedelta | None:
-        """Start to resolution; None while the incident is ongoing."""
+        """Impact: start (users first affected) to resolution; None while ongoing."""
         return elapsed(self.started_at, self.resolved)
 
     @property
@@ -412,7 +452,11 @@ class Incident(models.Model):
 
     @property
     def time_to_resolve(self) -> timedelta | None:
-        return elapsed(self.started_at, self.resolved)
+        """The response: detection (first alert) to resolution. Not the duration, which
+        counts from the start and so includes the time nobody knew."""
+        return elapsed(self.detected, self.resolved)
+
+    DURATION_HELP = "How long users were affected: start → resolved."
 
     def response_metrics(self) -> list[tuple[str, timedelta | None, str]]:
         """(label, value, how it is measured) for the page and the export."""
@@ -420,7 +464,7 @@ class Incident(models.Model):
             ("Time to detect", self.time_to_detect, "start → first alert"),
             ("Time to acknowledge", self.time_to_acknowledge, "first alert → acknowledged"),
             ("Time to mitigate", self.time_to_mitigate, "start → mitigated"),
-            ("Time to resolve", self.time_to_resolve, "start → resolved"),
+            ("Time to resolve", self.time_to_resolve, "first alert → resolved"),
         ]
 
     @property
@@ -508,6 +552,43 @@ def elapsed(start: datetime | None, end: datetime | None) -> timedelta | None:
         return None
     delta = end - start
     return delta if delta >= timedelta(0) else None
+
+
+class ActionRefused(Exception):
+    """A change the incident's or postmortem's state does not allow; the message says why."""
+
+
+class Activity(models.Model):
+    """What was done to an incident or its postmortem as a whole (archived, unarchived, the
+    draft postmortem deleted): who and when. Kept on the incident, so that it outlives a
+    deleted postmortem. Section edits have their own history (postmortems.Revision)."""
+
+    class Kind(models.TextChoices):
+        ARCHIVED = "archived", "Incident archived"
+        UNARCHIVED = "unarchived", "Incident unarchived"
+        POSTMORTEM_ARCHIVED = "postmortem_archived", "Postmortem archived"
+        POSTMORTEM_UNARCHIVED = "postmortem_unarchived", "Postmortem unarchived"
+        POSTMORTEM_DELETED = "postmortem_deleted", "Draft postmortem deleted"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["incident", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, incident: Incident, kind: str, *, by: Any, note: str = "") -> Activity:
+        return cls.objects.create(incident=incident, kind=kind, actor=by, note=note)
 
 
 class IncidentService(models.Model):

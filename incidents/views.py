@@ -19,6 +19,7 @@ class Column:
 
     label: str
     sort: str | None = None
+    help: str = ""
 
 
 COLUMNS = [
@@ -28,7 +29,7 @@ COLUMNS = [
     Column("Status", "status"),
     Column("Team", "team"),
     Column("Started", "started"),
-    Column("Duration", "duration"),
+    Column("Duration", "duration", "How long users were affected: start → resolved."),
     Column("Postmortem", "postmortem"),
     Column("Open items", "open_items"),
     Column("Tags"),
@@ -103,5 +104,7 @@ def headings(sort: str) -> list[dict[str, str | None]]:
             descending = sort.startswith("-")
             state = "descending" if descending else "ascending"
             next_sort = column.sort if descending else f"-{column.sort}"
-        result.append({"label": column.label, "sort": next_sort, "state": state})
+        result.append(
+            {"label": column.label, "sort": next_sort, "state": state, "help": column.help}
+        )
     return result

@@ -240,7 +240,7 @@ class Context:
 RESPONSE_METRICS = [
     ("ttd", "Time to detect", ("detected_time", "started_at")),
     ("tta", "Time to acknowledge", ("acknowledged_time", "detected_time")),
-    ("ttr", "Time to resolve", ("resolved_time", "started_at")),
+    ("ttr", "Time to resolve", ("resolved_time", "detected_time")),
 ]
 
 
@@ -319,7 +319,7 @@ def incidents_and_response_times(ctx: Context) -> tuple[Table, Table]:
         "response",
         "Time to detect, acknowledge and resolve",
         "Median and 90th percentile in minutes, by the period the incidents started. Detect: "
-        "start to first alert; acknowledge: alert to acknowledged; resolve: start to resolved. "
+        "start to first alert; acknowledge: alert to acknowledged; resolve: alert to resolved. "
         "A time not recorded is taken from the first timeline event of its kind.",
         header,
         rows,

@@ -25,7 +25,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents.models import Incident, Membership
+from incidents.models import Activity, Incident, Membership
+from incidents.services import may_delete_postmortem
 
 from .checklist import (
     Check,
@@ -107,6 +108,26 @@ class Document:
         if self.is_shared:
             return "s"
         return "e" if self.can_edit else "r"
+
+    @cached_property
+    def recent_activity(self) -> list[Activity]:
+        """The last archive/unarchive/delete entries of the incident's log, newest first; read
+        only when something was set aside (archived, or no postmortem: perhaps a deleted
+        draft), so that the everyday page spends no query on it. The admin lists all."""
+        postmortem = self.postmortem
+        if not (self.incident.is_archived or postmortem is None or postmortem.is_archived):
+            return []
+        return list(self.incident.activities.select_related("actor")[:5])
+
+    @cached_property
+    def can_delete_postmortem(self) -> bool:
+        """A draft, and the reader manages the team (or is a site admin)."""
+        postmortem = self.postmortem
+        return bool(
+            postmortem
+            and postmortem.is_deletable
+            and may_delete_postmortem(self.incident, self.user)
+        )
 
     @cached_property
     def postmortem(self) -> Postmortem | None:

@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from incidents.forms import DateTimeLocalInput, SuggestingInput
+from incidents.forms import SuggestingInput, UTCDateTimeField, person_label
 from incidents.models import (
     Incident,
     IncidentLink,
@@ -58,9 +58,10 @@ class DateInput(forms.DateInput):
 
 
 def studio_formfield(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
-    """Widgets for every generated form: native date pickers, roomy Markdown textareas."""
+    """Widgets for every generated form: date-times typed in UTC (24-hour), native date
+    pickers for days, roomy Markdown textareas."""
     if isinstance(db_field, models.DateTimeField):
-        kwargs["widget"] = DateTimeLocalInput()
+        kwargs["form_class"] = UTCDateTimeField
     elif isinstance(db_field, models.DateField):
         kwargs["widget"] = DateInput()
     elif isinstance(db_field, models.TextField):
@@ -94,7 +95,7 @@ class EditForm(forms.ModelForm[Any]):
         for name, field in self.fields.items():
             if name in ("commander", "owner"):
                 field.queryset = team_members  # type: ignore[attr-defined]
-                field.label_from_instance = display_name  # type: ignore[attr-defined]
+                field.label_from_instance = person_label  # type: ignore[attr-defined]
             elif name == "service":
                 field.queryset = incident.team.services.all()  # type: ignore[attr-defined]
         if self._meta.model is IncidentTag:

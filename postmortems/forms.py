@@ -5,11 +5,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
 
-from incidents.forms import IncidentForm
+from incidents.forms import IncidentForm, PersonChoiceField
 
 from . import limits
 from .models import Comment, Postmortem, ReviewRequest, ShareLink
-from .templatetags.studio import display_name
 
 
 class StartPostmortemForm(forms.Form):
@@ -115,14 +114,13 @@ class CommentForm(forms.ModelForm):
 
 
 class ReviewerForm(forms.Form):
-    reviewer = forms.ModelChoiceField(queryset=None, label="Reviewer")
+    reviewer = PersonChoiceField(queryset=None, label="Reviewer")
     role = forms.ChoiceField(choices=ReviewRequest.Role.choices, label="As")
 
     def __init__(self, *args, exclude=(), **kwargs):
         super().__init__(*args, **kwargs)
         people = get_user_model().objects.filter(is_active=True).exclude(pk__in=exclude)
         self.fields["reviewer"].queryset = people.order_by("first_name", "last_name", "username")
-        self.fields["reviewer"].label_from_instance = display_name
 
 
 class DecisionForm(forms.Form):
@@ -158,6 +156,11 @@ class NewIncidentForm(IncidentForm):
         initial=Postmortem.Template.FULL,
         help_text="The shape your team writes in; you can switch later without losing text.",
     )
+    create_anyway = forms.BooleanField(
+        label="Create anyway: this is a different incident",
+        required=False,
+    )
+    ungrouped = ("create_anyway",)
 
 
 class ImportForm(forms.Form):

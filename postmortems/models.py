@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import Incident
+from incidents.models import ActionRefused, Activity, Incident
 
 from .layouts import LAYOUTS, SECTIONS, Layout
 
@@ -36,6 +36,10 @@ def error_budget_minutes(
 class PostmortemQuerySet(models.QuerySet["Postmortem"]):
     def visible_to(self, user: User) -> PostmortemQuerySet:
         return self.filter(incident__in=Incident.objects.visible_to(user))
+
+    def active(self) -> PostmortemQuerySet:
+        """Neither the postmortem nor its incident archived: what My work and reminders use."""
+        return self.filter(archived_at__isnull=True, incident__archived_at__isnull=True)
 
 
 class Postmortem(models.Model):
@@ -117,6 +121,16 @@ class Postmortem(models.Model):
     # {section key: version} of the sections this row holds (every text section, the five
     # whys, factors, action items...). A save is one UPDATE conditional on the version here.
     section_versions = models.JSONField(default=dict, blank=True, editable=False)
+    # Archived: out of My work and the reminders, still reachable by its URL.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     objects = PostmortemQuerySet.as_manager()
 
@@ -148,6 +162,50 @@ class Postmortem(models.Model):
     @property
     def title(self) -> str:
         return self.incident.title
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive(self, *, by: Any) -> Activity:
+        """Set the postmortem aside (out of My work and reminders); logged on the incident."""
+        if self.is_archived:
+            raise ActionRefused("This postmortem is already archived.")
+        with transaction.atomic():
+            self.archived_at, self.archived_by = timezone.now(), by
+            Postmortem.objects.filter(pk=self.pk).update(
+                archived_at=self.archived_at, archived_by=by
+            )
+            return Activity.record(self.incident, Activity.Kind.POSTMORTEM_ARCHIVED, by=by)
+
+    def unarchive(self, *, by: Any) -> Activity:
+        if not self.is_archived:
+            raise ActionRefused("This postmortem is not archived.")
+        with transaction.atomic():
+            self.archived_at, self.archived_by = None, None
+            Postmortem.objects.filter(pk=self.pk).update(archived_at=None, archived_by=None)
+            return Activity.record(self.incident, Activity.Kind.POSTMORTEM_UNARCHIVED, by=by)
+
+    @property
+    def is_deletable(self) -> bool:
+        """Only a draft: once in review, others have signed or commented on the record."""
+        return self.status == self.Status.DRAFT
+
+    def delete_draft(self, *, by: Any) -> Activity:
+        """Delete a draft with everything written in it (rows, comments, the history of its
+        sections, so that a postmortem started again numbers its versions from 1). The
+        deletion is logged on the incident, which stays."""
+        if not self.is_deletable:
+            raise ActionRefused(
+                f"Only a draft can be deleted; this postmortem is {self.get_status_display()}."
+            )
+        with transaction.atomic():
+            incident = self.incident
+            sections = list(self.section_versions)
+            Revision.objects.filter(incident=incident, section__in=sections).delete()
+            note = f"{self.get_template_display()}, {len(sections)} section(s) written"
+            self.delete()
+            return Activity.record(incident, Activity.Kind.POSTMORTEM_DELETED, by=by, note=note)
 
     @property
     def is_published(self) -> bool:

@@ -143,7 +143,9 @@ def document_queryset(user: User, keys: Iterable[str] | None = None) -> Incident
     how many rows each list has and the timeline's milestones. Nothing is prefetched: each
     section loads what it shows when it is rendered, so a fragment never loads the document."""
     shown = set(keys) if keys is not None else None
-    queryset = Incident.objects.select_related("team", "commander", "postmortem").with_viewer(user)
+    queryset = Incident.objects.select_related(
+        "team", "commander", "postmortem", "archived_by", "postmortem__archived_by"
+    ).with_viewer(user)
     if shown is None or shown & {"incident_times", "impact", "timeline"}:
         queryset = queryset.with_first_events()
     counts: dict[str, RawSQL] = {

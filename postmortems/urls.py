@@ -8,7 +8,17 @@ from incidents import views as incident_views
 from incidents.converters import IncidentReferenceConverter
 
 from . import health
-from .views import comments, document, importing, presence, review, rows, sections, sharing
+from .views import (
+    archive,
+    comments,
+    document,
+    importing,
+    presence,
+    review,
+    rows,
+    sections,
+    sharing,
+)
 
 register_converter(IncidentReferenceConverter, "incident_ref")
 
@@ -18,6 +28,9 @@ document_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [
         path("postmortem/start/", document.start, name="start"),
         path("postmortem/export.md", document.export, name="export"),
+        path("postmortem/archive/", archive.postmortem_archive, name="archive"),
+        path("postmortem/unarchive/", archive.postmortem_unarchive, name="unarchive"),
+        path("postmortem/delete/", archive.postmortem_delete, name="delete"),
         path("sections/<slug:key>/", sections.section, name="section"),
         path("sections/<slug:key>/rows/", sections.section_rows, name="section_rows"),
         path("sections/<slug:key>/history/", sections.section_history, name="history"),
@@ -64,6 +77,8 @@ incident_patterns: tuple[list[URLPattern | URLResolver], str] = (
         path("new/", document.incident_create, name="create"),
         path("import/", importing.import_postmortem, name="import"),
         path("<incident_ref:reference>/", document.incident_detail, name="detail"),
+        path("<incident_ref:reference>/archive/", archive.incident_archive, name="archive"),
+        path("<incident_ref:reference>/unarchive/", archive.incident_unarchive, name="unarchive"),
     ],
     "incidents",
 )

@@ -28,6 +28,14 @@ def duration(value: timedelta | None) -> str:
     return format_duration(value)
 
 
+@register.filter(name="person_label")
+def person_label_filter(user: Any) -> str:
+    """A person as pickers offer them: "Sarah Chen (sarah)" (incidents.forms.person_label)."""
+    from incidents.forms import person_label
+
+    return "" if user is None else person_label(user)
+
+
 @register.filter
 def display_name(user: User | None) -> str:
     if user is None:

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents.services import get_incident_for
+from incidents.services import get_incident_for, possible_duplicates
 
 from ..document import Document
 from ..export import export_filename, export_markdown
@@ -35,8 +35,15 @@ def incident_detail(request, reference):
 
 @require_http_methods(["GET", "POST"])
 def incident_create(request):
+    """Declare an incident. One that looks like a recent one of the team comes back first with
+    a warning naming it (409), and is declared once "Create anyway" is ticked."""
     form = NewIncidentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        duplicates = possible_duplicates(data["team"], data["title"], data["started_at"])
+        if duplicates and not data["create_anyway"]:
+            context = {"form": form, "duplicates": duplicates}
+            return render(request, "incidents/form.html", context, status=409)
         with transaction.atomic():
             incident = form.save(commit=False)
             incident.created_by = request.user

@@ -43,8 +43,8 @@ def test_metrics_from_the_incident_times(team):
     assert incident.time_to_detect == minutes(1)
     assert incident.time_to_acknowledge == minutes(2)  # from detection, not from start
     assert incident.time_to_mitigate == minutes(15)
-    assert incident.time_to_resolve == minutes(30)
-    assert incident.duration == minutes(30)
+    assert incident.time_to_resolve == minutes(29)  # from detection: the response
+    assert incident.duration == minutes(30)  # from the start: what users lived through
 
 
 @pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_missing_times_fall_back_to_timeline_events_of_the_matching_kind(team):
     assert incident.time_to_detect == minutes(2)
     assert incident.time_to_acknowledge == minutes(3)
     assert incident.time_to_mitigate == minutes(20)
-    assert incident.time_to_resolve == minutes(45)
+    assert incident.time_to_resolve == minutes(43)
     assert incident.duration == minutes(45)
 
 
@@ -193,3 +193,36 @@ def test_a_taken_number_is_skipped_not_duplicated(team, monkeypatch):
     second = make_incident(team)
     assert second.reference == "INC-2026-0002"
     assert calls["n"] == 1
+
+
+@pytest.mark.django_db
+def test_duration_and_time_to_resolve_measure_different_spans(team):
+    """Duration is what users lived through (from the start); time to resolve is the response
+    once someone knew (from the first alert). They differ by the time to detect."""
+    incident = make_incident(team, detected_at=START + minutes(12), resolved_at=START + minutes(50))
+    assert incident.duration == minutes(50)
+    assert incident.time_to_resolve == minutes(38)
+    assert incident.duration == incident.time_to_detect + incident.time_to_resolve
+    # Never detected (no time, no alert event): no time to resolve, the duration still stands.
+    undetected = make_incident(team, resolved_at=START + minutes(50))
+    assert fresh(undetected).time_to_resolve is None
+    assert fresh(undetected).duration == minutes(50)
+
+
+@pytest.mark.django_db
+def test_the_page_says_how_each_span_is_measured(author_client, postmortem):
+    from django.core.cache import cache
+    from django.urls import reverse
+
+    incident = postmortem.incident
+    Incident.objects.filter(pk=incident.pk).update(detected_at=START + minutes(10))
+    url = reverse("postmortems:section", args=[incident.reference, "incident_times"])
+    body = author_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert '<dfn title="How long users were affected: start → resolved.">Duration</dfn>' in body
+    assert '<dfn title="first alert → resolved">Time to resolve</dfn>' in body
+    assert "<dd>30 min</dd>" in body and "<dd>20 min</dd>" in body
+    assert "are equal here" not in body
+    Incident.objects.filter(pk=incident.pk).update(detected_at=START)
+    cache.clear()  # the section's markup is cached by version; update() bumped none
+    body = author_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Duration and time to resolve are equal here" in body

@@ -180,7 +180,8 @@ def test_bad_incident_input_returns_the_form_with_errors_and_what_was_typed(auth
     body = response.content.decode()
     assert response.status_code == 422
     assert 'value="Typed title stays"' in body
-    assert "Enter a valid date/time." in body
+    assert "Enter a date and time in UTC as YYYY-MM-DD HH:MM (24-hour clock)." in body
+    assert 'value="not a date"' in body
     assert not Incident.objects.exists()
 
 

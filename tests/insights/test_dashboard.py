@@ -174,12 +174,13 @@ def test_response_times_median_and_p90_use_the_timeline_when_times_are_missing(
     author_client, world
 ):
     chart = table(dashboard(author_client), "response")
-    # Jan: I1 detect 5, ack 10, resolve 120; I2 (timeline) detect 20, ack 30 (first
-    # acknowledge event), resolve 180. Medians are means of two; p90 = low + 0.9 * (high - low).
+    # Jan: I1 detect 5, ack 10, resolve 115 (from the alert); I2 (timeline) detect 20, ack 30
+    # (first acknowledge event), resolve 160. Medians are means of two; p90 = low + 0.9 *
+    # (high - low).
     assert chart.cells == [
-        ["2026-01", "2", "12.5", "18.5", "20.0", "28.0", "150.0", "174.0"],
+        ["2026-01", "2", "12.5", "18.5", "20.0", "28.0", "137.5", "155.5"],
         ["2026-02", "0", "", "", "", "", "", ""],
-        ["2026-03", "1", "10.0", "10.0", "2.0", "2.0", "40.0", "40.0"],
+        ["2026-03", "1", "10.0", "10.0", "2.0", "2.0", "30.0", "30.0"],
         ["2026-04", "0", "", "", "", "", "", ""],
         ["2026-05", "0", "", "", "", "", "", ""],
         ["2026-06", "1", "30.0", "30.0", "", "", "", ""],
@@ -193,8 +194,9 @@ def test_response_times_match_what_each_incident_page_shows(author_client, world
     i2 = Incident.objects.prefetch_related("timeline_events").get(pk=world["i2"].pk)
     assert i2.time_to_detect == timedelta(minutes=20)
     assert i2.time_to_acknowledge == timedelta(minutes=30)
-    assert i2.time_to_resolve == timedelta(minutes=180)
-    assert chart.cells[0][6:] == ["150.0", "174.0"]  # (120 + 180) / 2, and 120 + 0.9 * 60
+    assert i2.time_to_resolve == timedelta(minutes=160)  # alert 08:20 -> resolution 11:00
+    assert i2.duration == timedelta(minutes=180)
+    assert chart.cells[0][6:] == ["137.5", "155.5"]  # (115 + 160) / 2, and 115 + 0.9 * 45
 
 
 @pytest.mark.django_db

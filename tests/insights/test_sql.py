@@ -89,7 +89,8 @@ def test_milestones_and_minutes_in_sql_are_what_the_incident_page_shows(team, re
         .annotate(
             ttd=Minutes("detected_time", "started_at"),
             tta=Minutes("acknowledged_time", "detected_time"),
-            ttr=Minutes("resolved_time", "started_at"),
+            ttr=Minutes("resolved_time", "detected_time"),
+            impact=Minutes("resolved_time", "started_at"),
         )
         .get()
     )
@@ -102,6 +103,7 @@ def test_milestones_and_minutes_in_sql_are_what_the_incident_page_shows(team, re
         (row.ttd, page.time_to_detect),
         (row.tta, page.time_to_acknowledge),
         (row.ttr, page.time_to_resolve),
+        (row.impact, page.duration),
     ]:
         if python is None:
             assert sql is None

@@ -24,8 +24,9 @@ def test_add_timeline_events_inline_and_they_stay_in_time_order(author_client, p
     form = author_client.get(url("row_new", postmortem, "timeline"), **HTMX)
     body = form.content.decode()
     assert form.status_code == 200
-    assert "Time (UTC)" in body and 'type="datetime-local"' in body
-    assert 'value="2026-03-02T14:00"' in body  # starts from the incident's time
+    assert "Time (UTC)" in body and 'placeholder="YYYY-MM-DD HH:MM"' in body
+    assert "datetime-local" not in body
+    assert 'value="2026-03-02 14:00"' in body  # starts from the incident's time
     for at, text, kind in [("14:20", "Restarted", "action"), ("14:05", "Alert fired", "alert")]:
         response = author_client.post(
             url("row_new", postmortem, "timeline"),
@@ -77,7 +78,7 @@ def test_invalid_row_comes_back_in_place_with_the_typed_text(author_client, post
     body = response.content.decode()
     assert response.status_code == 422
     assert response["HX-Retarget"] == "#new-form-timeline"
-    assert "Enter a valid date/time." in body
+    assert "Enter a date and time in UTC as YYYY-MM-DD HH:MM (24-hour clock)." in body
     assert "Kept</textarea>" in body
     assert not TimelineEvent.objects.exists()
 
