@@ -13,6 +13,7 @@ be escaped cell by cell, which template tags make hard to read.
 import re
 from datetime import UTC
 
+from django.conf import settings
 from django.utils import timezone
 
 from postmortems.importing.durations import format_duration
@@ -36,8 +37,18 @@ def export_filename(postmortem):
     return f"{postmortem.incident.reference}-postmortem.md"
 
 
+# A link to an attachment as the editor inserts it (relative to the site), see Attachment.
+ATTACHMENT_LINK = re.compile(r"(\]\()(/incidents/INC-\d{4}-\d+/attachments/\d+/)")
+
+
 def export_markdown(postmortem, layout=None):
-    return MarkdownExport(postmortem, layout).render()
+    return absolute_links(MarkdownExport(postmortem, layout).render())
+
+
+def absolute_links(markdown: str) -> str:
+    """Links to attachments carry the site's address: the exported file is read elsewhere
+    (the links still need a login that may read the postmortem)."""
+    return ATTACHMENT_LINK.sub(lambda m: f"{m[1]}{settings.SITE_URL}{m[2]}", markdown)
 
 
 def cell(value):

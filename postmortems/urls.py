@@ -8,7 +8,17 @@ from incidents import views as incident_views
 from incidents.converters import IncidentReferenceConverter
 
 from . import health
-from .views import comments, document, importing, presence, review, rows, sections
+from .views import (
+    attachments,
+    comments,
+    document,
+    importing,
+    presence,
+    review,
+    rows,
+    sections,
+    site,
+)
 
 register_converter(IncidentReferenceConverter, "incident_ref")
 
@@ -46,6 +56,9 @@ document_patterns = (
         path("reviewers/<int:pk>/decide/", review.review_decide, name="review_decide"),
         path("postmortem/template/", review.template_switch, name="template_switch"),
         path("postmortem/authors/join/", review.authors_join, name="authors_join"),
+        path("toc/", document.toc, name="toc"),
+        path("attachments/", attachments.upload, name="attachment_upload"),
+        path("attachments/<int:pk>/<str:name>", attachments.attachment, name="attachment"),
         path("presence/", presence.presence, name="presence"),
         path("presence/leave/", presence.presence_leave, name="presence_leave"),
     ],
@@ -77,6 +90,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("favicon.ico", site.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

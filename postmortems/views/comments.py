@@ -3,6 +3,7 @@
 from django.db.models import Prefetch
 from django.http import Http404
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from ..document import Document
 from ..forms import CommentForm
@@ -60,7 +61,8 @@ def comments(request, reference, key):
         if parent is None:
             raise Http404("The comment you replied to was deleted.")
     add_comment(postmortem, key, request.user, form.cleaned_data["body"], parent)
-    return render_comments(request, postmortem, key)
+    # The table of contents counts open comments: it refreshes on this event.
+    return trigger_client_event(render_comments(request, postmortem, key), "toc-changed")
 
 
 @require_POST
@@ -72,4 +74,5 @@ def comment_resolve(request, reference, pk):
     thread = set_thread_resolved(
         comment, request.user, resolved=request.POST.get("resolved") == "1"
     )
-    return render_comments(request, postmortem, thread.section)
+    response = render_comments(request, postmortem, thread.section)
+    return trigger_client_event(response, "toc-changed")
