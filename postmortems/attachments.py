@@ -5,6 +5,7 @@ The size is checked against settings.ATTACHMENT_MAX_BYTES and the type read from
 Django's default storage (disk or an S3-compatible bucket, see settings.STORAGES).
 """
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -25,8 +26,12 @@ class AttachmentRefused(Exception):
         self.status = status
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
+def _megabytes(size: int, up: bool = False) -> str:
+    """ "10", "10.5": rounded up for a file's size, so that a file over the limit never reads
+    as the limit."""
+    tenths = size * 10 / (1024 * 1024)
+    tenths = math.ceil(tenths) if up else round(tenths)
+    return f"{tenths / 10:.1f}".removesuffix(".0")
 
 
 def add_attachment(postmortem: Postmortem, upload: UploadedFile, *, by: Any) -> Attachment:
@@ -38,7 +43,8 @@ def add_attachment(postmortem: Postmortem, upload: UploadedFile, *, by: Any) -> 
     limit = settings.ATTACHMENT_MAX_BYTES
     if size > limit:
         raise AttachmentRefused(
-            f"“{upload.name}” is {_megabytes(size)} MB; files can be up to {_megabytes(limit)} MB.",
+            f"“{upload.name}” is {_megabytes(size, up=True)} MB; "
+            f"files can be up to {_megabytes(limit)} MB.",
             413,
         )
     head = upload.read(HEAD_BYTES)

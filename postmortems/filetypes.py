@@ -51,9 +51,12 @@ def sniff(head: bytes) -> FileType:
     raise RefusedType(f"Only {ALLOWED_DESCRIPTION} can be attached.")
 
 
+CONTROL = bytes(set(range(32)) - {9, 10, 12, 13}) + b"\x7f"
+
+
 def _is_plain_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
+    if any(byte in CONTROL for byte in head):
+        return False  # NUL and other control bytes: a binary, whatever else it is
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as error:
