@@ -185,12 +185,14 @@
       forgetDrafts(path);
       return;
     }
+    const previous = draftsFor(path)[0] || {};
     const draft = {
       values: valuesOf(form),
       version: versionOf(form),
       saved: Date.now(),
-      open: form.dataset.openPath || "",
-      target: form.dataset.openTarget || "",
+      // How to open the form again after a reload (a form back from a 409 inherits it).
+      open: form.dataset.openPath || previous.open || "",
+      target: form.dataset.openTarget || previous.target || "",
       section: form.closest("[data-section]")?.dataset.section || "",
     };
     for (const old of draftsFor(path)) if (old.key !== draftKey(form)) store.removeItem(old.key);
@@ -256,6 +258,13 @@
   // A form that just opened (or came back with errors or a conflict).
   function adopt(form, detail) {
     if (form.dataset.initial) return;
+    if (detail && detail.requestConfig && detail.requestConfig.verb !== "get") {
+      // Back from a save with errors or a conflict: all it holds is still unsaved. Keep it
+      // under the version the form now carries.
+      form.dataset.initial = "{}";
+      keepDraft(form);
+      return;
+    }
     form.dataset.initial = JSON.stringify(valuesOf(form));
     if (detail) {
       const requestPath = detail.pathInfo && detail.pathInfo.requestPath;
@@ -324,17 +333,24 @@
     home.prepend(box);
   }
 
-  // Saved: the draft has done its job. Cancelled: the writer threw it away.
-  document.addEventListener("htmx:afterRequest", (event) => {
+  // Saved: the draft has done its job. Cancelled: the writer threw it away. The form is
+  // swapped out before htmx:afterRequest fires (on an element still in the page), so the
+  // request is matched to its form when it starts.
+  const sending = new WeakMap();
+  document.addEventListener("htmx:beforeRequest", (event) => {
     const form = event.detail.elt;
-    if (!(form instanceof HTMLFormElement) || !form.matches("[data-edit-form]")) return;
-    const status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (status >= 200 && status < 300) {
+    if (form instanceof HTMLFormElement && form.matches("[data-edit-form]") && event.detail.xhr) {
+      sending.set(event.detail.xhr, form);
       clearTimeout(timers.get(form));
-      forgetDrafts(pathOf(form));
-    } else {
-      keepDraft(form); // 409 or 422: kept, and the form comes back with the text
+      keepDraft(form); // what is sent is kept until the answer says it is saved
     }
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = event.detail.xhr && sending.get(event.detail.xhr);
+    if (!form) return;
+    const status = event.detail.xhr.status;
+    // 409 or 422: the draft stays; the form comes back with the text (see adopt).
+    if (status >= 200 && status < 300) forgetDrafts(pathOf(form));
   });
   document.addEventListener("click", (event) => {
     const cancel = event.target.closest && event.target.closest("form[data-edit-form] [data-cancel]");
