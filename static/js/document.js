@@ -23,7 +23,7 @@
   // ---- Table of contents -------------------------------------------------------------------
 
   function focusSection(target) {
-    const labelledBy = target.getAttribute("aria-labelledby");
+    const labelledBy = target.getAttribute("aria-labelledby") || target.dataset.heading;
     const heading = (labelledBy && document.getElementById(labelledBy)) || target;
     if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
     target.scrollIntoView({ block: "start" });

@@ -262,3 +262,22 @@ def test_text_refused_by_a_conflict_survives_a_reload(demo, open_as, live_server
     # went wrong.
     assert [p for p in watch.problems if "409" not in p] == []
     assert len(watch.problems) == 2
+
+
+def test_on_a_narrow_screen_the_contents_fold_away(demo, open_as):
+    incident, jane = demo
+    page = open_as(jane, incident.get_absolute_url())
+    rail = page.locator(".toc")
+    assert rail.evaluate("(nav) => getComputedStyle(nav).position") == "sticky"
+    page.set_viewport_size({"width": 600, "height": 900})
+    page.reload()
+    box = page.locator("details[data-toc]")
+    expect(box).not_to_have_attribute("open", "")
+    assert rail.evaluate("(nav) => getComputedStyle(nav).position") == "static"
+    page.get_by_text("Contents", exact=True).click()
+    expect(box).to_have_attribute("open", "")
+    page.get_by_role("navigation", name="Contents").get_by_role(
+        "link", name="What Went Well"
+    ).click()
+    expect(box).not_to_have_attribute("open", "")  # out of the way once it has been used
+    expect(page.locator("#section-went_well-title")).to_be_focused()

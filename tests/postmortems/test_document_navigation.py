@@ -31,7 +31,7 @@ def test_the_contents_list_every_section_of_the_page_with_its_state(
     Comment.objects.create(postmortem=postmortem, section="summary", author=author, body="Why?")
     url = postmortem.incident.get_absolute_url()
     author_client.get(url)  # warm the cache of section bodies
-    with django_assert_max_num_queries(23):  # what the page cost before the contents
+    with django_assert_max_num_queries(7):  # what the page cost before the contents
         body = author_client.get(url).content.decode()
     toc = toc_of(body)
     # Every section the page shows is listed, in the page's order, and links to its anchor.
