@@ -14,6 +14,7 @@ def protected_urls(postmortem, action_item):
         reverse("incidents:create"),
         reverse("incidents:detail", args=[reference]),
         reverse("postmortems:export", args=[reference]),
+        reverse("postmortems:toc", args=[reference]),
         reverse("actionitems:list"),
         reverse("actionitems:detail", args=[action_item.pk]),
     ]
@@ -42,6 +43,7 @@ def test_a_member_of_another_team_gets_404_on_every_object(
     for url in [
         reverse("incidents:detail", args=[reference]),
         reverse("postmortems:export", args=[reference]),
+        reverse("postmortems:toc", args=[reference]),
         reverse("actionitems:detail", args=[action_item.pk]),
     ]:
         assert outsider_client.get(url).status_code == 404, url
