@@ -10,6 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from .filetypes import RefusedType, safe_name, sniff
 from .models import Attachment, Postmortem
@@ -67,3 +70,12 @@ def add_attachment(postmortem: Postmortem, upload: UploadedFile, *, by: Any) -> 
         attachment.file.delete(save=False)  # no file left behind without its row
         raise
     return attachment
+
+
+@receiver(post_delete, sender=Attachment)
+def remove_file(sender: type[Attachment], instance: Attachment, **kwargs: Any) -> None:
+    """A deleted attachment (in the admin, or with its postmortem) leaves no file behind; once
+    the deletion is committed, so a rollback keeps both."""
+    storage, name = instance.file.storage, instance.file.name
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

@@ -3,6 +3,7 @@ storage API, served only to people who may read the postmortem, linked from the 
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -177,3 +178,13 @@ def test_the_export_keeps_the_links_with_the_sites_address(author_client, postmo
     exported = export_markdown(postmortem)
     assert f"![graph.png](https://studio.example.com{data['url']})" in exported
     assert export_markdown(postmortem).count("https://studio.example.com/incidents/") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_attachment_leaves_no_file(author_client, postmortem):
+    upload(author_client, postmortem, "graph.png", PNG_BYTES)
+    attachment = Attachment.objects.get()
+    path = Path(attachment.file.path)
+    assert path.exists()
+    attachment.delete()
+    assert not path.exists()
