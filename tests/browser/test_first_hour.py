@@ -3,6 +3,7 @@ of contents, edit with the keyboard, paste a screenshot, reload mid-edit and get
 back, save. Any console error, failed request or HTTP error on any page fails the test, and
 axe-core finds no serious or critical violation on the pages a writer meets first."""
 
+import base64
 import json
 import re
 import time
@@ -281,3 +282,23 @@ def test_on_a_narrow_screen_the_contents_fold_away(demo, open_as):
     ).click()
     expect(box).not_to_have_attribute("open", "")  # out of the way once it has been used
     expect(page.locator("#section-went_well-title")).to_be_focused()
+
+
+def test_a_refused_file_says_why_next_to_the_field(demo, open_as):
+    incident, jane = demo
+    page = open_as(jane, incident.get_absolute_url())
+    watch = Watch(page)
+    body = page.locator("#body-went_well")
+    body.locator("a[data-edit-link]").click()
+    field = body.get_by_label("What went well")
+    field.fill("Before ")
+    svg = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"/>').decode()
+    page.evaluate(PASTE.replace("image.png", "graph.png"), [field.element_handle(), svg])
+    error = body.locator(".upload-error")
+    expect(error).to_have_text(
+        "SVG and HTML cannot be attached; only PNG, JPEG, GIF or WebP images, PDF, or plain text."
+    )
+    expect(error).to_have_attribute("role", "alert")
+    expect(field).to_have_value("Before ")  # the placeholder is gone, the text is intact
+    assert not Attachment.objects.exists()
+    assert all("415" in problem for problem in watch.problems) and watch.problems
