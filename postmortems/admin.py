@@ -11,6 +11,7 @@ know about revisions) with the same recording.
 import copy
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from incidents.admin import (
     IncidentAdmin,
@@ -258,7 +259,7 @@ class AttachmentAdmin(ReadOnlyAdmin):
     search_fields = ["name"]
     list_select_related = ["postmortem__incident", "uploaded_by"]
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Attachment | None = None) -> bool:
         return request.user.is_superuser
 
 

@@ -1,7 +1,7 @@
 """Comments on a section, threads, resolve."""
 
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -42,7 +42,7 @@ def render_comments(request, postmortem, key, form=None, status=200):
 
 
 @require_http_methods(["GET", "POST"])
-def comments(request, reference, key):
+def comments(request: HttpRequest, reference: str, key: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     if key not in SECTIONS:
         raise Http404("No such section.")
@@ -66,7 +66,7 @@ def comments(request, reference, key):
 
 
 @require_POST
-def comment_resolve(request, reference, pk):
+def comment_resolve(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     comment = postmortem.comments.filter(pk=pk).first()
     if comment is None:
