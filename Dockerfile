@@ -19,7 +19,7 @@ COPY templates ./templates
 COPY static ./static
 RUN pip install . \
     && DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown studio /app/var
+    && mkdir -p /app/var /app/media && chown studio /app/var /app/media
 
 USER studio
 EXPOSE 8000

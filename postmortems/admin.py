@@ -11,6 +11,7 @@ know about revisions) with the same recording.
 import copy
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from incidents.admin import (
     IncidentAdmin,
@@ -23,6 +24,7 @@ from incidents.models import Incident, TimelineEvent
 from .editing import FIELD_SECTIONS, ROW_SECTIONS
 from .models import (
     AdditionalSection,
+    Attachment,
     Comment,
     ContributingFactor,
     FiveWhy,
@@ -245,6 +247,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """Uploaded files: looked at, and deleted here (a screenshot that showed a secret); added
+    only through the page, where their type and size are checked."""
+
+    list_display = ["name", "postmortem", "content_type", "size", "uploaded_by", "created"]
+    list_filter = ["content_type"]
+    search_fields = ["name"]
+    list_select_related = ["postmortem__incident", "uploaded_by"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Attachment | None = None) -> bool:
+        return request.user.is_superuser
 
 
 @admin.register(Revision)

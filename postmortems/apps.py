@@ -23,3 +23,4 @@ class PostmortemsConfig(AppConfig):
 
     def ready(self) -> None:
         pre_save.connect(refuse_too_long_text, dispatch_uid="postmortems.limits")
+        from . import attachments  # noqa: F401  (its receiver removes deleted files)

@@ -299,6 +299,36 @@ class Document:
         return [self.section(key) for key in keys]
 
     @cached_property
+    def toc(self) -> list[TocGroup]:
+        """The table of contents: every section the page shows, in its order, with what a
+        writer looks for (empty, open comments, flagged by the checklist). Read from what the
+        page loaded anyway (the incident query's counts, the checklist), never a query per
+        section; who edits what comes with the presence poll and is mirrored by the script."""
+        if self.postmortem is None:
+            return []
+        review = self.review
+        assert review is not None  # there is a postmortem to review
+        flags: dict[str, list[str]] = {}
+        for check in review.checks:
+            if not check.passed:
+                flags.setdefault(check.section, []).append(check.label)
+
+        def items(sections: list[DocumentSection]) -> list[TocItem]:
+            return [TocItem(section, tuple(flags.get(section.key, ()))) for section in sections]
+
+        review_flags = tuple(label for labels in flags.values() for label in labels)
+        groups = [
+            TocGroup("Incident", items(self.header_sections()), nested=True),
+            TocGroup("", [TocItem(None, review_flags, "review", "Review and sign-off")]),
+        ]
+        for group in self.groups():
+            groups.append(TocGroup(group.title, items(group.sections), not group.is_single))
+        others = self.other_sections()
+        if others:
+            groups.append(TocGroup("Not in this template", items(others), nested=True))
+        return groups
+
+    @cached_property
     def sections(self) -> _SectionLookup:
         """Any section by key, for a template that shows one inside another."""
         return _SectionLookup(self)
@@ -485,11 +515,68 @@ class DocumentSection:
         return values
 
     @property
+    def is_filled(self) -> bool:
+        """Whether the section holds anything, from the counts the page's incident query made
+        (no query for a list or a many-to-many field that was counted)."""
+        if self.is_rows:
+            return bool(self.row_count) if self.row_count is not None else not self.is_empty
+        editable = self.editable
+        assert isinstance(editable, FieldSection)
+        target = editable.target(self.incident)
+        for field in editable.model_fields:
+            if field.many_to_many:
+                count = getattr(self.incident, f"count_{field.name}", None)
+                if count is None:
+                    return not self.is_empty
+                if count:
+                    return True
+            elif getattr(target, field.name) not in (None, ""):
+                return True
+        return False
+
+    @property
     def is_empty(self) -> bool:
         if self.is_rows:
             return self.row_count == 0 if self.row_count is not None else not self.rows
         values = self.values
         return all(value in (None, "", []) for value in values.values())
+
+
+@dataclass(frozen=True)
+class TocItem:
+    """One line of the table of contents: a section (or the review panel) and its state."""
+
+    section: DocumentSection | None
+    flags: tuple[str, ...] = ()
+    anchor_id: str = ""
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.section.key if self.section is not None else self.anchor_id
+
+    @property
+    def anchor(self) -> str:
+        return self.section.anchor if self.section is not None else self.anchor_id
+
+    @property
+    def title(self) -> str:
+        return self.section.title if self.section is not None else self.label
+
+    @property
+    def filled(self) -> bool:
+        return self.section is None or self.section.is_filled
+
+    @property
+    def open_comments(self) -> int:
+        return self.section.open_comments if self.section is not None else 0
+
+
+@dataclass(frozen=True)
+class TocGroup:
+    title: str
+    items: list[TocItem]
+    nested: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, overload
 
+from django.conf import settings
 from django.utils import timezone
 
 from postmortems.importing.durations import format_duration
@@ -43,8 +44,18 @@ def export_filename(postmortem: Postmortem) -> str:
     return f"{postmortem.incident.reference}-postmortem.md"
 
 
+# A link to an attachment as the editor inserts it (relative to the site), see Attachment.
+ATTACHMENT_LINK = re.compile(r"(\]\()(/incidents/INC-\d{4}-\d+/attachments/\d+/)")
+
+
 def export_markdown(postmortem: Postmortem, layout: Layout | None = None) -> str:
-    return MarkdownExport(postmortem, layout).render()
+    return absolute_links(MarkdownExport(postmortem, layout).render())
+
+
+def absolute_links(markdown: str) -> str:
+    """Links to attachments carry the site's address: the exported file is read elsewhere
+    (the links still need a login that may read the postmortem)."""
+    return ATTACHMENT_LINK.sub(lambda m: f"{m[1]}{settings.SITE_URL}{m[2]}", markdown)
 
 
 def cell(value: object) -> str:

@@ -629,3 +629,53 @@ class ShareLink(models.Model):
 
     def is_active(self, now: datetime | None = None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Where the storage keeps a file: under its postmortem, by a random name (the name the
+    reader sees is in the row, never in the storage's path)."""
+    import uuid
+
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"attachments/{instance.postmortem_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class Attachment(models.Model):
+    """A file pasted or dropped into a postmortem's text (a monitoring graph, a log excerpt).
+    Stored through Django's storage API and served only by a view that checks the reader
+    may read the postmortem: there is no public media URL."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    name = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="attachment_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "postmortems:attachment",
+            args=[self.postmortem.incident.reference, self.pk, self.name],
+        )
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def markdown(self) -> str:
+        """What the editor inserts at the cursor: an image shows inline, a file is a link."""
+        label = self.name.replace("[", "").replace("]", "")
+        return f"{'!' if self.is_image else ''}[{label}]({self.get_absolute_url()})"

@@ -10,6 +10,7 @@ from incidents.converters import IncidentReferenceConverter
 from . import health
 from .views import (
     archive,
+    attachments,
     comments,
     document,
     importing,
@@ -18,6 +19,7 @@ from .views import (
     rows,
     sections,
     sharing,
+    site,
 )
 
 register_converter(IncidentReferenceConverter, "incident_ref")
@@ -63,6 +65,9 @@ document_patterns: tuple[list[URLPattern | URLResolver], str] = (
         path("share/<int:pk>/revoke/", sharing.share_revoke, name="share_revoke"),
         path("sections/<slug:key>/internal/", sharing.section_internal, name="section_internal"),
         path("after-publication/", sharing.after_publication, name="after_publication"),
+        path("toc/", document.toc, name="toc"),
+        path("attachments/", attachments.upload, name="attachment_upload"),
+        path("attachments/<int:pk>/<str:name>", attachments.attachment, name="attachment"),
         path("presence/", presence.presence, name="presence"),
         path("presence/leave/", presence.presence_leave, name="presence_leave"),
     ],
@@ -98,6 +103,7 @@ urlpatterns = [
     path("shared/<str:token>/", sharing.shared_postmortem, name="shared_postmortem"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("favicon.ico", site.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

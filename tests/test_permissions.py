@@ -16,6 +16,7 @@ def protected_urls(postmortem, action_item):
         reverse("postmortems:export", args=[reference]),
         reverse("postmortems:share_links", args=[reference]),
         reverse("postmortems:after_publication", args=[reference]),
+        reverse("postmortems:toc", args=[reference]),
         reverse("actionitems:list"),
         reverse("actionitems:detail", args=[action_item.pk]),
     ]
@@ -46,6 +47,7 @@ def test_a_member_of_another_team_gets_404_on_every_object(
         reverse("postmortems:export", args=[reference]),
         reverse("postmortems:share_links", args=[reference]),
         reverse("postmortems:after_publication", args=[reference]),
+        reverse("postmortems:toc", args=[reference]),
         reverse("actionitems:detail", args=[action_item.pk]),
     ]:
         assert outsider_client.get(url).status_code == 404, url

@@ -1,8 +1,9 @@
 """Comments on a section, threads, resolve."""
 
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from ..document import Document
 from ..forms import CommentForm
@@ -43,7 +44,7 @@ def render_comments(request, postmortem, key, form=None, status=200):
 
 
 @require_http_methods(["GET", "POST"])
-def comments(request, reference, key):
+def comments(request: HttpRequest, reference: str, key: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     if key not in SECTIONS:
         raise Http404("No such section.")
@@ -62,11 +63,12 @@ def comments(request, reference, key):
         if parent is None:
             raise Http404("The comment you replied to was deleted.")
     add_comment(postmortem, key, request.user, form.cleaned_data["body"], parent)
-    return render_comments(request, postmortem, key)
+    # The table of contents counts open comments: it refreshes on this event.
+    return trigger_client_event(render_comments(request, postmortem, key), "toc-changed")
 
 
 @require_POST
-def comment_resolve(request, reference, pk):
+def comment_resolve(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     comment = postmortem.comments.filter(pk=pk).first()
     if comment is None:
@@ -74,4 +76,5 @@ def comment_resolve(request, reference, pk):
     thread = set_thread_resolved(
         comment, request.user, resolved=request.POST.get("resolved") == "1"
     )
-    return render_comments(request, postmortem, thread.section)
+    response = render_comments(request, postmortem, thread.section)
+    return trigger_client_event(response, "toc-changed")

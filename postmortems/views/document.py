@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,6 +31,17 @@ def incident_detail(request, reference):
             "presence_poll_seconds": settings.PRESENCE_POLL_SECONDS,
         },
     )
+
+
+@require_GET
+def toc(request: HttpRequest, reference: str) -> HttpResponse:
+    """The table of contents' list, asked for again after a save or a comment: the same
+    counts the page reads (one incident query), no section bodies."""
+    document = Document(get_document_for(request.user, reference), request.user)
+    if document.postmortem is None:
+        raise Http404("This incident has no postmortem yet.")
+    context = {"incident": document.incident, "document": document}
+    return render(request, "postmortems/partials/toc_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
