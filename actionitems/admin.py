@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
 from .models import (
     ActionItem,
@@ -23,8 +24,16 @@ class ActionItemAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+class RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rows the app writes, every field read-only: an "add" here could only save an empty,
+    invalid row (a 500 on its NOT NULL columns)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RecordAdmin):
     """Where an operator sees what was sent, what is pending and why sending failed."""
 
     list_display = ["kind", "recipient", "object_id", "period", "status", "attempts", "sent_at"]
@@ -61,7 +70,7 @@ class TeamFollowUpSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailAction)
-class EmailActionAdmin(admin.ModelAdmin):
+class EmailActionAdmin(RecordAdmin):
     """The log of changes made from emails' one-click links: read only."""
 
     list_display = ["created_at", "actor", "action", "item", "from_due", "to_due"]
@@ -73,7 +82,7 @@ class EmailActionAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeetingInvite)
-class MeetingInviteAdmin(admin.ModelAdmin):
+class MeetingInviteAdmin(RecordAdmin):
     list_display = ["postmortem", "starts_at", "sequence", "updated_at"]
     readonly_fields = [f.name for f in MeetingInvite._meta.fields]
     list_select_related = ["postmortem__incident"]
