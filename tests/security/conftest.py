@@ -191,4 +191,42 @@ def world(make_user: Any, team: Team, other_team: Team, author: Any, teammate: A
     )
 
 
+@pytest.fixture
+def full_world(world: World) -> World:
+    """The world with one of everything a URL can name: a timeline event, a why, a revision,
+    a webhook endpoint and a delivery, a tracker, a Slack import, an API token."""
+    from api.models import ApiToken
+    from incidents.models import TimelineEvent
+    from integrations.models import Delivery, Event, SlackImportJob, TrackerConnection
+    from integrations.services import add_endpoint
+    from postmortems.models import FiveWhy
+    from postmortems.services import save_section
+
+    incident = world.incident
+    event = TimelineEvent.objects.create(
+        incident=incident,
+        occurred_at=datetime(2026, 3, 2, 14, 5, tzinfo=UTC),
+        kind="alert",
+        description="Errors rise",
+    )
+    why = FiveWhy.objects.create(postmortem=world.postmortem, question="Why?", answer="Because.")
+    author, manager = world.users["author"], world.users["manager"]
+    save_section(incident, "root_cause", {"root_cause": "A leak.", "trigger": "A deploy."},
+                 author, 0)  # fmt: skip
+    endpoint, _secret = add_endpoint(world.team, "https://hooks.example.com/x", [], "", manager)
+    happened = Event.objects.create(team=world.team, kind="incident.created", data={})
+    delivery = Delivery.objects.create(event=happened, endpoint=endpoint)
+    tracker = TrackerConnection(team=world.team, provider="github", name="Issues",
+                                base_url="https://api.github.com", project="acme/payments")  # fmt: skip
+    tracker.token = "secret-token"
+    tracker.save()
+    slack_import = SlackImportJob.objects.create(incident=incident, source=b"", created_by=manager)
+    token, _raw = ApiToken.issue(author, "matrix")
+    world.extra.update(
+        event=event, why=why, endpoint=endpoint, delivery=delivery, tracker=tracker,
+        slack_import=slack_import, token=token, chart="incidents",
+    )  # fmt: skip
+    return world
+
+
 __all__ = ["ROLES", "Membership", "World", "live_markup", "load_payloads"]

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,12 +24,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from api.models import ApiToken
-from incidents.models import TimelineEvent
-from integrations.models import Delivery, Event, TrackerConnection
-from integrations.services import add_endpoint
-from postmortems.models import FiveWhy
-from postmortems.services import save_section
 from tests.security.conftest import ROLES, World
 
 # Patterns the matrix walks: (name, route, callback path). Django's admin is its own matrix
@@ -274,38 +266,6 @@ def outcome(response: Any) -> str:
     )
 
 
-@pytest.fixture
-def full_world(world: World, make_user: Any) -> World:
-    """The world with one of everything a URL can name."""
-    incident = world.incident
-    event = TimelineEvent.objects.create(
-        incident=incident,
-        occurred_at=datetime(2026, 3, 2, 14, 5, tzinfo=UTC),
-        kind="alert",
-        description="Errors rise",
-    )
-    why = FiveWhy.objects.create(postmortem=world.postmortem, question="Why?", answer="Because.")
-    save_section(incident, "root_cause", {"root_cause": "A leak.", "trigger": "A deploy."},
-                 world.users["author"], 0)  # fmt: skip
-    manager = world.users["manager"]
-    endpoint, _secret = add_endpoint(world.team, "https://hooks.example.com/x", [], "", manager)
-    happened = Event.objects.create(team=world.team, kind="incident.created", data={})
-    delivery = Delivery.objects.create(event=happened, endpoint=endpoint)
-    tracker = TrackerConnection(team=world.team, provider="github", name="Issues",
-                                base_url="https://api.github.com", project="acme/payments")  # fmt: skip
-    tracker.token = "secret-token"
-    tracker.save()
-    from integrations.models import SlackImportJob
-
-    slack_import = SlackImportJob.objects.create(incident=incident, source=b"", created_by=manager)
-    token, _raw = ApiToken.issue(world.users["author"], "matrix")
-    world.extra.update(
-        event=event, why=why, endpoint=endpoint, delivery=delivery, tracker=tracker,
-        slack_import=slack_import, token=token, chart="incidents",
-    )  # fmt: skip
-    return world
-
-
 def request_cell(client: Any, method: str, url: str, query: dict[str, str], data: Any) -> str:
     """One request, its effects rolled back."""
     cache.clear()
@@ -383,4 +343,4 @@ def test_the_admin_is_for_staff_only(full_world, name):
                 assert "/login/" in response["Location"], (name, method, role)
 
 
-__all__ = ["EXPECTED", "GAPS", "uuid"]
+__all__ = ["EXPECTED", "GAPS", "SITE_PATTERNS"]
