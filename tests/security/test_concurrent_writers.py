@@ -110,7 +110,7 @@ def whys(postmortem: Postmortem, author: Any) -> list[FiveWhy]:
     return [
         add_row(
             postmortem.incident, "five_whys", {"question": f"Why {n}?", "answer": f"{n}."}, author
-        )  # fmt: skip
+        )
         for n in range(5)
     ]
 
