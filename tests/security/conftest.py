@@ -4,6 +4,7 @@ the document with one row of every list, and a parser that finds live markup in 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -19,6 +20,21 @@ from incidents.models import Incident, IncidentService, Membership, Service, Tea
 from postmortems.models import Comment, ReviewRequest
 
 PAYLOADS_FILE = Path(__file__).with_name("xss_payloads.txt")
+
+# What each suite covered (payloads, pages, cells, examples...), printed after the run: the
+# figures docs/design/security-suites.md quotes.
+FIGURES: dict[str, Counter[str]] = {}
+
+
+def figures(suite: str) -> Counter[str]:
+    return FIGURES.setdefault(suite, Counter())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for suite, counts in FIGURES.items():
+        if counts:
+            shown = ", ".join(f"{name}: {count}" for name, count in sorted(counts.items()))
+            terminalreporter.write_line(f"{suite}: {shown}")
 
 
 def load_payloads() -> list[str]:
@@ -229,4 +245,4 @@ def full_world(world: World) -> World:
     return world
 
 
-__all__ = ["ROLES", "Membership", "World", "live_markup", "load_payloads"]
+__all__ = ["ROLES", "Membership", "World", "figures", "live_markup", "load_payloads"]

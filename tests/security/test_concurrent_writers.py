@@ -25,11 +25,12 @@ from postmortems.editing import ROW_SECTIONS
 from postmortems.models import FiveWhy, Postmortem, Revision
 from postmortems.services import save_section
 from tests.conftest import HTMX, skip_or_fail
+from tests.security.conftest import figures
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WRITERS = 20
-FIGURES: Counter[str] = Counter()
+FIGURES = figures("Concurrent writers")
 
 
 @pytest.fixture(autouse=True)
@@ -206,11 +207,3 @@ def test_one_row_edited_moved_and_deleted_at_once(postmortem, whys, writers):
     FIGURES["mixed deleted"] += deleted
     FIGURES["mixed edit wins"] += statuses[("edit", 200)]
     FIGURES["mixed 409"] += sum(count for (_k, s), count in statuses.items() if s == 409)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_figures(request):
-    yield
-    if FIGURES:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        reporter.write_line(f"\nConcurrent writers: {dict(sorted(FIGURES.items()))}")

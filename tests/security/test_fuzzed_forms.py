@@ -12,7 +12,6 @@ default run stays within about a minute. The number of requests made is printed 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -52,7 +51,7 @@ from postmortems.forms import (
     TimelinePasteForm,
 )
 from tests.conftest import HTMX
-from tests.security.conftest import ROLES, World
+from tests.security.conftest import ROLES, World, figures
 from tests.security.test_permission_matrix import EXPECTED, SITE_PATTERNS, fill
 
 settings.register_profile(
@@ -67,7 +66,7 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default-security")
 if PROFILE not in ("thorough", "default-security"):
     PROFILE = "default-security"
 
-COUNTS: Counter[str] = Counter()
+COUNTS = figures("Fuzzed forms")
 
 # What a form field is, for generating its input (a dict stands for a view that reads these
 # POST fields without a Django form).
@@ -280,14 +279,7 @@ def test_generated_input_never_breaks_a_form(full_world, endpoint):
         post = example(data=typed, raw=False, htmx=htmx)(post)
     post()
     COUNTS["endpoints"] += 1
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_counts(request):
-    yield
-    if COUNTS:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        reporter.write_line(f"\nFuzzed forms ({PROFILE}): {dict(sorted(COUNTS.items()))}")
+    COUNTS[f"profile {PROFILE}"] = 1
 
 
 __all__ = ["Incident"]

@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.security.conftest import ROLES, World
+from tests.security.conftest import ROLES, World, figures
 
 # Patterns the matrix walks: (name, route, callback path). Django's admin is its own matrix
 # (staff only), checked by pattern family in test_the_admin_is_for_staff_only.
@@ -286,6 +286,7 @@ def observed_row(world: World, name: str, route: str) -> tuple[str, str]:
 
 
 DISCOVER = os.environ.get("MATRIX_DISCOVER") == "1"
+FIGURES = figures("Permission matrix")
 
 
 @pytest.mark.slow
@@ -310,6 +311,7 @@ def test_every_url_answers_each_role_as_the_table_says(full_world, name, route):
                 continue
             if want != got:
                 wrong.append(f"{method} {role}: expected {want}, got {got}")
+    FIGURES["patterns"] += 1
     assert not wrong, f"{name} ({route}):\n" + "\n".join(wrong)
 
 
@@ -333,6 +335,7 @@ def test_the_admin_is_for_staff_only(full_world, name):
             with transaction.atomic():
                 response = client.get(url) if method == "GET" else client.post(url, {})
                 transaction.set_rollback(True)
+            FIGURES["admin cells"] += 1
             if role == "staff":  # 403: an admin that has no "add" (records the app writes)
                 assert response.status_code in (200, 302, 403), (name, method, role)
                 if response.status_code == 302:

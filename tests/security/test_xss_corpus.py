@@ -6,8 +6,6 @@ live markup from it (see conftest.LiveMarkupFinder for what counts as live)."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,14 +19,14 @@ from api.models import ApiToken
 from incidents.models import Incident
 from postmortems.editing import FIELD_SECTIONS, ROW_SECTIONS
 from tests.conftest import HTMX
-from tests.security.conftest import live_markup, load_payloads
+from tests.security.conftest import figures, live_markup, load_payloads
 from tests.security.forms import fits, form_data, text_fields, url_fields
 
 PAYLOADS = load_payloads()
 NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
 
 # What the whole corpus covered, printed at the end of the session (the design note's figures).
-FIGURES: Counter[str] = Counter()
+FIGURES = figures("XSS corpus")
 
 
 class Pages:
@@ -350,12 +348,3 @@ def test_the_finder_sees_live_markup():
         "<p>14tpl-probe</p>",
     ]:
         assert live_markup(html), html
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_figures(request):
-    """The corpus's figures on the terminal after the module (the design note quotes them)."""
-    yield
-    if FIGURES:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        reporter.write_line(f"\nXSS corpus: {json.dumps(dict(sorted(FIGURES.items())))}")
