@@ -29,7 +29,9 @@ def test_an_overdue_item_whose_title_has_line_breaks_is_reminded_on_one_subject_
     with time_machine.travel(NOW, tick=False):
         run_sweeps()
     [message] = mail.outbox
-    assert message.subject == f"Action item: Add a pool alert ({incident.reference} Checkout failing)"
+    assert (
+        message.subject == f"Action item: Add a pool alert ({incident.reference} Checkout failing)"
+    )
     assert Notification.objects.get().status == "sent"
 
 
