@@ -24,7 +24,7 @@ class ActionItemAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-class RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RecordAdmin(admin.ModelAdmin):
     """Rows the app writes, every field read-only: an "add" here could only save an empty,
     invalid row (a 500 on its NOT NULL columns)."""
 
