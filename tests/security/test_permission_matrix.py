@@ -308,7 +308,9 @@ def test_every_url_answers_each_role_as_the_table_says(full_world, name, route):
                 assert (name, method, role) in GAPS, (
                     f"{name} {method} {role}: '-' needs a GAPS entry"
                 )
+                FIGURES["cells left to the other change"] += 1
                 continue
+            FIGURES["cells"] += 1
             if want != got:
                 wrong.append(f"{method} {role}: expected {want}, got {got}")
     FIGURES["patterns"] += 1
