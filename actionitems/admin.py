@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
 from .models import (
     ActionItem,
@@ -23,8 +26,16 @@ class ActionItemAdmin(admin.ModelAdmin[ActionItem]):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+class RecordAdmin(admin.ModelAdmin[Any]):
+    """Rows the app writes, every field read-only: an "add" here could only save an empty,
+    invalid row (a 500 on its NOT NULL columns)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin[Notification]):
+class NotificationAdmin(RecordAdmin):
     """Where an operator sees what was sent, what is pending and why sending failed."""
 
     list_display = ["kind", "recipient", "object_id", "period", "status", "attempts", "sent_at"]
@@ -61,7 +72,7 @@ class TeamFollowUpSettingsAdmin(admin.ModelAdmin[TeamFollowUpSettings]):
 
 
 @admin.register(EmailAction)
-class EmailActionAdmin(admin.ModelAdmin[EmailAction]):
+class EmailActionAdmin(RecordAdmin):
     """The log of changes made from emails' one-click links: read only."""
 
     list_display = ["created_at", "actor", "action", "item", "from_due", "to_due"]
@@ -73,7 +84,7 @@ class EmailActionAdmin(admin.ModelAdmin[EmailAction]):
 
 
 @admin.register(MeetingInvite)
-class MeetingInviteAdmin(admin.ModelAdmin[MeetingInvite]):
+class MeetingInviteAdmin(RecordAdmin):
     list_display = ["postmortem", "starts_at", "sequence", "updated_at"]
     readonly_fields = [f.name for f in MeetingInvite._meta.fields]
     list_select_related = ["postmortem__incident"]

@@ -72,6 +72,12 @@ class Email:
     category: str | None = None
 
 
+def one_line(subject: str) -> str:
+    """A subject on one line: titles typed through the API or an import may hold line breaks,
+    which Django refuses in a header (BadHeaderError), so the email would never be sent."""
+    return " ".join(subject.split())
+
+
 def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
@@ -533,7 +539,7 @@ def compose(
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     template = f"actionitems/emails/{notification.kind}"
     message = EmailMultiAlternatives(
-        subject=email.subject,
+        subject=one_line(email.subject),
         body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient.email],

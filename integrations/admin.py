@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
 from .models import Delivery, Event, SlackChannel, SlackPost, TrackerConnection, TrackerLink
 
@@ -19,6 +20,11 @@ class EventAdmin(StudioAdmin):
     list_filter = ["kind", "team"]
     search_fields = ["id", "dedupe_key"]
     readonly_fields = ["id", "team", "kind", "data", "occurred_at", "dedupe_key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Events are what happened: every field is read-only, so an "add" could only save
+        an empty, invalid row."""
+        return False
 
 
 @admin.register(Delivery)

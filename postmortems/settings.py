@@ -161,6 +161,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_LOCKOUT_CALLABLE = "postmortems.throttle.locked_out"
 AXES_CLIENT_IP_CALLABLE = "postmortems.throttle.client_ip"
+AXES_USERNAME_CALLABLE = "postmortems.throttle.attempted_username"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 # How many proxies of ours stand in front of the app and append to X-Forwarded-For (nginx in
 # docker-compose: 1). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since

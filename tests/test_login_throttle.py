@@ -113,3 +113,12 @@ def test_client_ip_counts_proxies_from_the_right(rf, settings):
     assert client_ip(request) == "2.2.2.2"
     settings.TRUSTED_PROXY_COUNT = 5  # fewer entries than proxies: the left-most there is
     assert client_ip(request) == "1.1.1.1"
+
+
+@pytest.mark.django_db
+def test_a_username_longer_than_any_account_is_a_failed_login_not_a_500(client):
+    """axes records the tried username in a 255-character column: a 300-character one once
+    broke that insert (found by the fuzzed login form). Five such tries still lock out."""
+    long_name = "a" * 300
+    responses = [attempt(Client(), long_name, "x") for _ in range(6)]
+    assert [r.status_code for r in responses] == [200] * 4 + [429] * 2  # the fifth locks
