@@ -82,9 +82,9 @@ def revoke_share_link(link: ShareLink, *, by: Any) -> ShareLink:
     return link
 
 
-def open_share_link(token: str) -> ShareLink:
-    """The link a URL names, counted as viewed: Http404 for a URL that is not one of ours,
-    ShareGone for a link that was and is no longer valid."""
+def open_share_link(token: str, *, count_view: bool = True) -> ShareLink:
+    """The link a URL names, counted as viewed (the page, not each image on it): Http404 for
+    a URL that is not one of ours, ShareGone for a link that was and is no longer valid."""
     try:
         payload = _signer().unsign(token)
     except signing.BadSignature:
@@ -106,8 +106,16 @@ def open_share_link(token: str) -> ShareLink:
         raise ShareGone("This link has expired. Ask the team that shared it for a new one.")
     if not link.postmortem.is_published:
         raise ShareGone("This postmortem is being revised and is not shared right now.")
-    ShareLink.objects.filter(pk=link.pk).update(last_viewed_at=now, views=F("views") + 1)
+    if count_view:
+        ShareLink.objects.filter(pk=link.pk).update(last_viewed_at=now, views=F("views") + 1)
     return link
+
+
+def shared_attachment_links(html: str, link: ShareLink, token: str) -> str:
+    """The shared page's images and files through the link (whoever holds it has no login):
+    the document's attachment URLs rewritten to the link's own, which stop with the link."""
+    reference = link.postmortem.incident.reference
+    return html.replace(f"/incidents/{reference}/attachments/", f"/shared/{token}/attachments/")
 
 
 def set_section_internal(postmortem: Postmortem, key: str, internal: bool, *, by: Any) -> bool:

@@ -101,6 +101,11 @@ urlpatterns = [
     path("api/", include("api.urls")),
     # A share link: read-only, without login, for people outside the team.
     path("shared/<str:token>/", sharing.shared_postmortem, name="shared_postmortem"),
+    path(
+        "shared/<str:token>/attachments/<int:pk>/<str:name>",
+        attachments.shared_attachment,
+        name="shared_attachment",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", site.favicon, name="favicon"),

@@ -27,6 +27,7 @@ from ..sharing import (
     open_share_link,
     revoke_share_link,
     set_section_internal,
+    shared_attachment_links,
 )
 from .base import render_fragment
 
@@ -170,6 +171,7 @@ def shared_postmortem(request: HttpRequest, token: str) -> HttpResponse:
                 "link": link,
             },
         )
+        response.content = shared_attachment_links(response.content.decode(), link, token)
     # Never kept by a browser or a proxy (revoking works at once), never indexed, and the
     # token in the URL is not sent on to the sites the document links to.
     add_never_cache_headers(response)

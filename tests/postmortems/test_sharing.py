@@ -225,3 +225,47 @@ def test_the_share_panel_is_on_the_published_page_for_the_team(published, author
     published.review_requests.create(reviewer=outsider, role="engineering_lead")
     page = browser_of(outsider).get(published.incident.get_absolute_url()).text
     assert "Create a share link" not in page
+
+
+@pytest.mark.django_db
+def test_screenshots_show_on_the_shared_page_through_the_link_and_go_with_it(
+    published, author, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from postmortems.attachments import add_attachment
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    graph = add_attachment(published, SimpleUploadedFile("graph.png", png, "image/png"), by=author)
+    other = add_attachment(
+        Postmortem.objects.exclude(pk=published.pk).first() or published,
+        SimpleUploadedFile("other.png", png, "image/png"),
+        by=author,
+    )
+    published.executive_summary = f"Errors rose: {graph.markdown}"
+    published.save()
+    link = create_share_link(published, by=author)
+    token = share_token(link)
+
+    html = anonymous().get(link.get_absolute_url()).text
+    shared_url = f"/shared/{token}/attachments/{graph.pk}/{graph.name}"
+    assert f'src="{shared_url}"' in html
+    assert "/attachments/" not in html.replace(f"/shared/{token}/attachments/", "")
+
+    image = anonymous().get(shared_url)
+    assert image.status_code == 200 and b"".join(image.streaming_content) == png
+    assert "no-store" in image["Cache-Control"]
+    assert ShareLink.objects.get().views == 1  # the page was viewed once; images do not count
+    if other.postmortem_id != published.pk:
+        assert (
+            anonymous().get(f"/shared/{token}/attachments/{other.pk}/{other.name}").status_code
+            == 404
+        )
+    assert (
+        anonymous().get(f"/shared/{token}x/attachments/{graph.pk}/{graph.name}").status_code == 404
+    )
+
+    link.revoked_at = link.created_at + timedelta(minutes=1)
+    link.save()
+    assert anonymous().get(shared_url).status_code == 410

@@ -173,6 +173,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # A share link needs no login; a made-up token is no link (tests/postmortems/test_sharing.py
     # covers real, expired and revoked ones).
     "shared_postmortem":                 ("NNNNNNN", "MMMMMMM"),
+    "shared_attachment":                 ("NNNNNNN", "MMMMMMM"),
 }
 # fmt: on
 
@@ -209,6 +210,7 @@ def fill(route_name: str, route: str, world: World) -> dict[str, Any]:
         "token_revoke": objects["token"].pk,
         "share_revoke": objects["share_link"].pk,
         "attachment": objects["attachment"].pk,
+        "shared_attachment": objects["attachment"].pk,
     }
     names = set(re.findall(r"<(?:\w+:)?(\w+)>", route))
     kwargs: dict[str, Any] = {}
