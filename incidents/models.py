@@ -214,7 +214,57 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         )
 
 
-class Incident(models.Model):
+class Archivable(models.Model):
+    """Set aside: out of the default lists (incidents: also search and insights; postmortems:
+    My work and the reminders), still reachable by its URL. Each change is logged on the
+    incident (Activity), which outlives a deleted postmortem."""
+
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive(self, *, by: User) -> Activity:
+        return self._set_archived(True, by)
+
+    def unarchive(self, *, by: User) -> Activity:
+        return self._set_archived(False, by)
+
+    # What refusals call it, where the change is logged, and as what (archived, unarchived).
+    def archive_label(self) -> str:
+        raise NotImplementedError
+
+    def archive_log(self) -> tuple[Incident, str, str]:
+        raise NotImplementedError
+
+    def _set_archived(self, archived: bool, by: User) -> Activity:
+        if self.is_archived == archived:
+            state = "already archived" if archived else "not archived"
+            raise ActionRefused(f"{self.archive_label()} is {state}.")
+        incident, archived_kind, unarchived_kind = self.archive_log()
+        with transaction.atomic():
+            self.archived_at = timezone.now() if archived else None
+            self.archived_by = by if archived else None
+            type(self)._default_manager.filter(pk=self.pk).update(
+                archived_at=self.archived_at, archived_by=self.archived_by
+            )
+            kind = archived_kind if archived else unarchived_kind
+            return Activity.record(incident, kind, by=by)
+
+
+class Incident(Archivable):
     class Severity(models.TextChoices):
         SEV1 = "SEV1", "SEV1 (Critical)"
         SEV2 = "SEV2", "SEV2 (High)"
@@ -265,16 +315,6 @@ class Incident(models.Model):
     # {section key: version} of the sections this row holds (incident details and times, the
     # timeline, services). A save is one UPDATE conditional on its section's version here.
     section_versions = models.JSONField(default=dict, blank=True, editable=False)
-    # Archived: out of the default lists, search and insights, still reachable by its URL.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
-    archived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -324,26 +364,11 @@ class Incident(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("incidents:detail", args=[self.reference])
 
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
+    def archive_label(self) -> str:
+        return self.reference
 
-    def archive(self, *, by: User) -> Activity:
-        """Take the incident out of the default lists; recorded in its activity log."""
-        if self.is_archived:
-            raise ActionRefused(f"{self.reference} is already archived.")
-        with transaction.atomic():
-            self.archived_at, self.archived_by = timezone.now(), by
-            Incident.objects.filter(pk=self.pk).update(archived_at=self.archived_at, archived_by=by)
-            return Activity.record(self, Activity.Kind.ARCHIVED, by=by)
-
-    def unarchive(self, *, by: User) -> Activity:
-        if not self.is_archived:
-            raise ActionRefused(f"{self.reference} is not archived.")
-        with transaction.atomic():
-            self.archived_at, self.archived_by = None, None
-            Incident.objects.filter(pk=self.pk).update(archived_at=None, archived_by=None)
-            return Activity.record(self, Activity.Kind.UNARCHIVED, by=by)
+    def archive_log(self) -> tuple[Incident, str, str]:
+        return self, Activity.Kind.ARCHIVED, Activity.Kind.UNARCHIVED
 
     @property
     def reference(self) -> str:

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import ActionRefused, Activity, Incident
+from incidents.models import ActionRefused, Activity, Archivable, Incident
 
 from .layouts import LAYOUTS, SECTIONS, Layout
 
@@ -42,7 +42,7 @@ class PostmortemQuerySet(models.QuerySet["Postmortem"]):
         return self.filter(archived_at__isnull=True, incident__archived_at__isnull=True)
 
 
-class Postmortem(models.Model):
+class Postmortem(Archivable):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         IN_REVIEW = "in_review", "In review"
@@ -121,16 +121,6 @@ class Postmortem(models.Model):
     # {section key: version} of the sections this row holds (every text section, the five
     # whys, factors, action items...). A save is one UPDATE conditional on the version here.
     section_versions = models.JSONField(default=dict, blank=True, editable=False)
-    # Archived: out of My work and the reminders, still reachable by its URL.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
-    archived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
 
     objects = PostmortemQuerySet.as_manager()
 
@@ -163,28 +153,12 @@ class Postmortem(models.Model):
     def title(self) -> str:
         return self.incident.title
 
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
+    def archive_label(self) -> str:
+        return "This postmortem"
 
-    def archive(self, *, by: Any) -> Activity:
-        """Set the postmortem aside (out of My work and reminders); logged on the incident."""
-        if self.is_archived:
-            raise ActionRefused("This postmortem is already archived.")
-        with transaction.atomic():
-            self.archived_at, self.archived_by = timezone.now(), by
-            Postmortem.objects.filter(pk=self.pk).update(
-                archived_at=self.archived_at, archived_by=by
-            )
-            return Activity.record(self.incident, Activity.Kind.POSTMORTEM_ARCHIVED, by=by)
-
-    def unarchive(self, *, by: Any) -> Activity:
-        if not self.is_archived:
-            raise ActionRefused("This postmortem is not archived.")
-        with transaction.atomic():
-            self.archived_at, self.archived_by = None, None
-            Postmortem.objects.filter(pk=self.pk).update(archived_at=None, archived_by=None)
-            return Activity.record(self.incident, Activity.Kind.POSTMORTEM_UNARCHIVED, by=by)
+    def archive_log(self) -> tuple[Incident, str, str]:
+        kinds = Activity.Kind
+        return self.incident, kinds.POSTMORTEM_ARCHIVED, kinds.POSTMORTEM_UNARCHIVED
 
     @property
     def is_deletable(self) -> bool:

@@ -30,8 +30,13 @@ document_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [
         path("postmortem/start/", document.start, name="start"),
         path("postmortem/export.md", document.export, name="export"),
-        path("postmortem/archive/", archive.postmortem_archive, name="archive"),
-        path("postmortem/unarchive/", archive.postmortem_unarchive, name="unarchive"),
+        path("postmortem/archive/", archive.postmortem_archive, {"archived": True}, name="archive"),
+        path(
+            "postmortem/unarchive/",
+            archive.postmortem_archive,
+            {"archived": False},
+            name="unarchive",
+        ),
         path("postmortem/delete/", archive.postmortem_delete, name="delete"),
         path("sections/<slug:key>/", sections.section, name="section"),
         path("sections/<slug:key>/rows/", sections.section_rows, name="section_rows"),
@@ -82,8 +87,18 @@ incident_patterns: tuple[list[URLPattern | URLResolver], str] = (
         path("new/", document.incident_create, name="create"),
         path("import/", importing.import_postmortem, name="import"),
         path("<incident_ref:reference>/", document.incident_detail, name="detail"),
-        path("<incident_ref:reference>/archive/", archive.incident_archive, name="archive"),
-        path("<incident_ref:reference>/unarchive/", archive.incident_unarchive, name="unarchive"),
+        path(
+            "<incident_ref:reference>/archive/",
+            archive.incident_archive,
+            {"archived": True},
+            name="archive",
+        ),
+        path(
+            "<incident_ref:reference>/unarchive/",
+            archive.incident_archive,
+            {"archived": False},
+            name="unarchive",
+        ),
     ],
     "incidents",
 )

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from incidents.http import AuthenticatedRequest
-from incidents.models import ActionRefused
+from incidents.models import ActionRefused, Incident
 from incidents.services import get_incident_for, may_delete_postmortem
 
 from ..models import Postmortem
@@ -23,27 +23,33 @@ def _refused(
     return redirect(incident_url)
 
 
-@require_POST
-def incident_archive(request: AuthenticatedRequest, reference: str) -> HttpResponse:
-    """Team members archive their team's incident (its postmortem goes with it)."""
-    incident = get_incident_for(request.user, reference, edit=True)
+def _set_archived(
+    request: AuthenticatedRequest, thing: Incident | Postmortem, archived: bool, done: str
+) -> HttpResponse:
     try:
-        incident.archive(by=request.user)
+        if archived:
+            thing.archive(by=request.user)
+        else:
+            thing.unarchive(by=request.user)
     except ActionRefused as refused:
-        return _refused(request, incident.get_absolute_url(), refused)
-    messages.success(request, f"{incident.reference} is archived: it no longer shows in lists.")
-    return redirect(incident)
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, done)
+    return redirect(thing)
 
 
 @require_POST
-def incident_unarchive(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+def incident_archive(request: AuthenticatedRequest, reference: str, archived: bool) -> HttpResponse:
+    """Team members archive their team's incident (its postmortem goes with it), or bring it
+    back (`archived` comes from the URL)."""
     incident = get_incident_for(request.user, reference, edit=True)
-    try:
-        incident.unarchive(by=request.user)
-    except ActionRefused as refused:
-        return _refused(request, incident.get_absolute_url(), refused)
-    messages.success(request, f"{incident.reference} is back in the lists.")
-    return redirect(incident)
+    name = incident.reference
+    done = (
+        f"{name} is archived: it no longer shows in lists."
+        if archived
+        else (f"{name} is back in the lists.")
+    )
+    return _set_archived(request, incident, archived, done)
 
 
 def _postmortem_of(request: AuthenticatedRequest, reference: str) -> Postmortem:
@@ -57,25 +63,16 @@ def _postmortem_of(request: AuthenticatedRequest, reference: str) -> Postmortem:
 
 
 @require_POST
-def postmortem_archive(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+def postmortem_archive(
+    request: AuthenticatedRequest, reference: str, archived: bool
+) -> HttpResponse:
     postmortem = _postmortem_of(request, reference)
-    try:
-        postmortem.archive(by=request.user)
-    except ActionRefused as refused:
-        return _refused(request, postmortem.get_absolute_url(), refused)
-    messages.success(request, "The postmortem is archived: it no longer shows in My work.")
-    return redirect(postmortem)
-
-
-@require_POST
-def postmortem_unarchive(request: AuthenticatedRequest, reference: str) -> HttpResponse:
-    postmortem = _postmortem_of(request, reference)
-    try:
-        postmortem.unarchive(by=request.user)
-    except ActionRefused as refused:
-        return _refused(request, postmortem.get_absolute_url(), refused)
-    messages.success(request, "The postmortem is back in My work.")
-    return redirect(postmortem)
+    done = (
+        "The postmortem is archived: it no longer shows in My work."
+        if archived
+        else ("The postmortem is back in My work.")
+    )
+    return _set_archived(request, postmortem, archived, done)
 
 
 @require_http_methods(["GET", "POST"])
