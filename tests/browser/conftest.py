@@ -1,6 +1,8 @@
 """Real Chromium (Debian's package) driven by Playwright against Django's live server."""
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,22 @@ def chromium():
         yield browser
         browser.close()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture(autouse=True)
+def requests_finish_before_the_flush(live_server):
+    """After a browser test, wait for the live server's requests still running (a closed page's
+    presence beacon, a last poll) before the database is flushed: a request holding row locks
+    while TRUNCATE waits for the tables deadlocks, and the next test starts on a dirty
+    database. ThreadingMixIn names each request's thread after process_request_thread."""
+    yield
+    time.sleep(0.2)  # a beacon sent as the page closed may not have reached the server yet
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name and thread.is_alive()
+        for thread in threading.enumerate()
+    ):
+        time.sleep(0.05)
 
 
 @pytest.fixture
