@@ -29,6 +29,7 @@ SEEN = "postmortems/partials/seen.html"
 __all__ = ["diff_lines"]  # the history and conflict views import it from here
 
 S = TypeVar("S", bound=FieldSection | RowSection)
+F = TypeVar("F", bound=EditForm)
 
 
 def render_fragment(
@@ -132,7 +133,7 @@ def conflict_context(conflict: StaleEdit, yours: str) -> dict[str, Any]:
     }
 
 
-def rebased(form: EditForm, version: int) -> EditForm:
+def rebased(form: F, version: int) -> F:
     """The user's form again, now based on the current version so that saving applies it."""
     # The form was bound to request.POST (a QueryDict); the stubs only know a Mapping.
     data = cast(QueryDict, form.data).copy()
