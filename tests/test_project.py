@@ -129,7 +129,7 @@ def test_apps_depend_downward_only():
 APPS = ["incidents", "postmortems", "actionitems", "insights", "integrations", "api"]
 # Modules pyproject's mypy baseline may hold. Lower it when you take modules off the baseline;
 # never raise it: new and changed code is annotated (docs/design/types-and-layers.md).
-MYPY_BASELINE_MAX = 2
+MYPY_BASELINE_MAX = 1
 
 
 def mypy(*args: str, cache: str) -> subprocess.CompletedProcess[str]:
