@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.filters import user_teams
@@ -38,7 +41,7 @@ class ActionItemFilter(django_filters.FilterSet):
         model = ActionItem
         fields = ["mine", "overdue", "team", "status", "archived"]
 
-    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Items of an archived incident or postmortem are left out unless asked for."""
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("archived"):
@@ -47,7 +50,9 @@ class ActionItemFilter(django_filters.FilterSet):
             )
         return queryset
 
-    def with_archived(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def with_archived(
+        self, queryset: ActionItemQuerySet, name: str, value: bool
+    ) -> ActionItemQuerySet:
         return queryset  # filter_queryset decides, so that the default applies without it
 
     def only_mine(self, queryset: ActionItemQuerySet, name: str, value: bool) -> ActionItemQuerySet:

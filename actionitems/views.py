@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+from incidents.http import AuthenticatedRequest, HtmxRequest
 from incidents.models import Membership, Team
 from postmortems.models import Postmortem, ReviewRequest
 from postmortems.services import StaleEdit, get_document_for, save_row
@@ -42,12 +43,6 @@ from .services import (
 )
 
 EMAIL_ACTION = "actionitems/email_action.html"
-
-
-class AuthenticatedRequest(HttpRequest):
-    """What LoginRequiredMiddleware guarantees the views below it (for the type checker)."""
-
-    user: "User"
 
 
 @require_GET
@@ -207,7 +202,7 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def action_item_status(request: AuthenticatedRequest, reference: str, pk: int) -> HttpResponse:
+def action_item_status(request: HtmxRequest, reference: str, pk: int) -> HttpResponse:
     """The one-click status change on the document's action item rows."""
     incident = get_document_for(request.user, reference, edit=True)
     editable_for(incident, "action_items")
@@ -223,8 +218,7 @@ def action_item_status(request: AuthenticatedRequest, reference: str, pk: int) -
             request.user,
             base_version=None,
         )
-    response: HttpResponse = after_change(request, reference, "action_items")
-    return response
+    return after_change(request, reference, "action_items")
 
 
 @require_GET

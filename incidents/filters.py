@@ -6,10 +6,11 @@ Date bounds are UTC days, inclusive.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
+from django.contrib.auth.models import User
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.lookups import LessThan
 from django.http import HttpRequest
@@ -31,13 +32,18 @@ NO_POSTMORTEM = "none"
 OVERDUE = "overdue"
 
 
+def person(request: HttpRequest) -> User:
+    """The signed-in person: every list sits behind LoginRequiredMiddleware, but django-filter
+    hands its callables a plain HttpRequest."""
+    return cast(User, request.user)
+
+
 def user_teams(request: HttpRequest) -> QuerySet[Team]:
-    teams: QuerySet[Team] = teams_of(request.user)
-    return teams
+    return teams_of(person(request))
 
 
 def user_services(request: HttpRequest) -> QuerySet[Service]:
-    return Service.objects.filter(team__in=teams_of(request.user)).select_related("team")
+    return Service.objects.filter(team__in=teams_of(person(request))).select_related("team")
 
 
 def day_start(day: date) -> datetime:
@@ -137,7 +143,7 @@ class IncidentFilter(django_filters.FilterSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.request is not None:
-            teams = teams_of(self.request.user)
+            teams = teams_of(person(self.request))
 
             def tags() -> list[tuple[str, str]]:
                 return [(name, "") for name in IncidentTag.objects.names_for_teams(teams)]

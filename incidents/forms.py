@@ -1,9 +1,11 @@
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.db.models import QuerySet
 
 from . import utctime
 from .models import Incident, Service, Team
@@ -30,7 +32,8 @@ class UTCDateTimeInput(forms.TextInput):
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, datetime):
             return utctime.format_utc(value)
-        return super().format_value(value)
+        formatted: str | None = super().format_value(value)  # the stubs say Any
+        return formatted
 
 
 class UTCDateTimeField(forms.DateTimeField):
@@ -62,10 +65,10 @@ def person_label(user: AbstractBaseUser) -> str:
     return f"{full_name} ({username})" if full_name else username
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(forms.ModelChoiceField[User]):
     """Every picker of a person (commander, owner, reviewer) labels people the same way."""
 
-    def label_from_instance(self, obj: Any) -> str:
+    def label_from_instance(self, obj: User) -> str:
         return person_label(obj)
 
 
@@ -91,18 +94,26 @@ class SearchableCheckboxes(forms.CheckboxSelectMultiple):
         return context
 
 
+# (value, label) pairs a SuggestingInput offers.
+Suggestions = Iterable[tuple[str, str]]
+
+
 class SuggestingInput(forms.TextInput):
     """A text box that offers values already in use (the browser's <datalist>, no script):
     free text stays possible, the usual spelling is one keystroke away."""
 
     template_name = "incidents/widgets/suggesting_input.html"
 
-    def __init__(self, suggestions=(), attrs=None):
+    def __init__(
+        self,
+        suggestions: Suggestions | Callable[[], Suggestions] = (),
+        attrs: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(attrs=attrs)
         # (value, label) pairs, or a function returning them: read only if the form is shown.
         self.suggestions = suggestions
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         list_id = f"{context['widget']['attrs'].get('id') or name}-suggestions"
         context["widget"]["attrs"]["list"] = list_id
@@ -122,11 +133,11 @@ TIME_FIELDS = (
 )
 
 
-def teams_of(user: Any) -> Any:
+def teams_of(user: User) -> QuerySet[Team]:
     return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
 
 
-class IncidentForm(forms.ModelForm):
+class IncidentForm(forms.ModelForm[Incident]):
     # (legend, field names): the form is shown in these groups, in this order. Fields a
     # subclass adds and no group names are shown in the first group.
     fieldsets: list[tuple[str, tuple[str, ...]]] = [
@@ -165,7 +176,7 @@ class IncidentForm(forms.ModelForm):
         }
         help_texts = {"started_at": "When users were first affected. " + utctime.HELP}
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         teams = teams_of(user)
         self.fields["team"].queryset = teams  # type: ignore[attr-defined]

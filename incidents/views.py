@@ -3,13 +3,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .filters import IncidentFilter, IncidentListFilter, postmortem_rank, status_rank
 from .filters import postmortem_overdue_q as overdue_postmortems
+from .http import AuthenticatedRequest
 from .models import Incident
 
 
@@ -57,7 +58,7 @@ def summary(incidents: QuerySet[Incident]) -> dict[str, int]:
 
 
 @require_GET
-def incident_list(request: HttpRequest) -> HttpResponse:
+def incident_list(request: AuthenticatedRequest) -> HttpResponse:
     visible = Incident.objects.visible_to(request.user)
     incidents = (
         visible.select_related("team", "commander", "postmortem")

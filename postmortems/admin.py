@@ -9,8 +9,13 @@ know about revisions) with the same recording.
 """
 
 import copy
+from typing import Any, ClassVar, TypeVar, cast
 
 from django.contrib import admin
+from django.contrib.auth.models import User
+from django.db import models
+from django.db.models import QuerySet
+from django.forms import BaseModelFormSet, ModelForm
 from django.http import HttpRequest
 
 from incidents.admin import (
@@ -21,7 +26,7 @@ from incidents.admin import (
 )
 from incidents.models import Incident, TimelineEvent
 
-from .editing import FIELD_SECTIONS, ROW_SECTIONS
+from .editing import FIELD_SECTIONS, ROW_SECTIONS, FieldSection, RowSection
 from .models import (
     AdditionalSection,
     Attachment,
@@ -36,22 +41,34 @@ from .models import (
 )
 from .services import record_field_edit, record_row_edits
 
+# A document: the models whose rows hold field sections.
+_D = TypeVar("_D", bound=Incident | Postmortem)
+_M = TypeVar("_M", bound=models.Model)
 
-def row_section_of(model):
+
+def editor(request: HttpRequest) -> User:
+    """Who made an admin edit: the admin lets in signed-in staff only."""
+    return cast(User, request.user)
+
+
+def row_section_of(model: type[models.Model]) -> RowSection | None:
     return next((s for s in ROW_SECTIONS.values() if s.model is model), None)
 
 
-def incident_of(obj):
+def incident_of(obj: Incident | Postmortem) -> Incident:
     return obj if isinstance(obj, Incident) else obj.incident
 
 
-class RecordedDocumentAdmin(admin.ModelAdmin):
+class RecordedDocumentAdmin(admin.ModelAdmin[_D]):
     """For the models holding field sections (incident, postmortem) and their row inlines."""
 
-    def _sections(self):
+    # The sections' values before this save; None when nothing is to be recorded (an add).
+    _before: dict[str, dict[str, Any]] | None
+
+    def _sections(self) -> list[FieldSection]:
         return [s for s in FIELD_SECTIONS.values() if s.model is self.model]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: _D, form: Any, change: bool) -> None:
         self._before = None
         if not change:
             return super().save_model(request, obj, form, change)
@@ -66,7 +83,9 @@ class RecordedDocumentAdmin(admin.ModelAdmin):
         ]
         obj.save(update_fields=fields)
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(
+        self, request: HttpRequest, form: ModelForm[_D], formsets: Any, change: bool
+    ) -> None:
         super().save_related(request, form, formsets, change)  # many-to-many, inlines
         if self._before is None:
             return
@@ -78,21 +97,29 @@ class RecordedDocumentAdmin(admin.ModelAdmin):
                 section.key,
                 self._before[section.key],
                 section.values(obj),
-                request.user,
+                editor(request),
             )
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm[_D], formset: Any, change: bool
+    ) -> None:
         section = row_section_of(formset.model)
         if section is None:
             return super().save_formset(request, form, formset, change)
         save_rows_recorded(request, formset, section, incident_of(form.instance))
 
 
-def save_rows_recorded(request, formset, section, incident):
+def save_rows_recorded(
+    request: HttpRequest,
+    formset: BaseModelFormSet[Any, Any],
+    section: RowSection,
+    incident: Incident,
+) -> None:
     """Save an inline of rows, moving each changed row's version on, and record the rows."""
     existing = [f.instance.pk for f in formset.initial_forms if f.instance.pk]
-    before = {row.pk: row for row in section.model.objects.filter(pk__in=existing)}
-    rows = []
+    rows_before = section.model._default_manager.filter(pk__in=existing)
+    before: dict[int, Any] = {row.pk: row for row in rows_before}  # rows are of any model
+    rows: list[tuple[int, Any, Any]] = []
     saved = formset.save(commit=False)
     for obj in formset.deleted_objects:
         pk = obj.pk
@@ -108,83 +135,98 @@ def save_rows_recorded(request, formset, section, incident):
             rows.append((obj.pk, None, obj))
     formset.save_m2m()
     if rows:
-        record_row_edits(incident, section.key, rows, request.user)
+        record_row_edits(incident, section.key, rows, editor(request))
 
 
-class RecordedRowAdmin(admin.ModelAdmin):
+class RecordedRowAdmin(admin.ModelAdmin[Any]):
     """For a model whose rows are a list section, edited on their own page."""
 
-    def _section(self):
-        return row_section_of(self.model)
+    def _section(self) -> RowSection:
+        section = row_section_of(self.model)
+        assert section is not None, f"{self.model} is not the row of a list section"
+        return section
 
-    def _incident(self, obj):
+    def _incident(self, obj: Any) -> Incident:
         parent = getattr(obj, self._section().parent)
         return incident_of(parent)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         before = copy.copy(type(obj).objects.get(pk=obj.pk)) if change else None
         if before is not None:
             obj.version = before.version + 1
         super().save_model(request, obj, form, change)
         record_row_edits(self._incident(obj), self._section().key, [(obj.pk, before, obj)],
-                         request.user)  # fmt: skip
+                         editor(request))  # fmt: skip
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
         pk, incident, before = obj.pk, self._incident(obj), copy.copy(obj)
         super().delete_model(request, obj)
-        record_row_edits(incident, self._section().key, [(pk, before, None)], request.user)
+        record_row_edits(incident, self._section().key, [(pk, before, None)], editor(request))
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+REVIEW_REQUEST_FIELDS = (
+    "reviewer",
+    "role",
+    "decision",
+    "note",
+    "requested_by",
+    "requested_at",
+    "decided_at",
+)
 
 
 class NoVersionInline:
     """A row's version is the editors' conflict check, not something to type."""
 
-    exclude = ["version"]
+    exclude: ClassVar[list[str] | tuple[str, ...] | None] = ["version"]
 
 
-class FiveWhyInline(NoVersionInline, admin.TabularInline):
+class FiveWhyInline(NoVersionInline, admin.TabularInline[FiveWhy, Postmortem]):
     model = FiveWhy
     extra = 0
 
 
-class ContributingFactorInline(NoVersionInline, admin.TabularInline):
+class ContributingFactorInline(
+    NoVersionInline, admin.TabularInline[ContributingFactor, Postmortem]
+):
     model = ContributingFactor
     extra = 0
 
 
-class FollowUpInline(NoVersionInline, admin.TabularInline):
+class FollowUpInline(NoVersionInline, admin.TabularInline[FollowUp, Postmortem]):
     model = FollowUp
     extra = 0
 
 
-class AdditionalSectionInline(NoVersionInline, admin.StackedInline):
+class AdditionalSectionInline(NoVersionInline, admin.StackedInline[AdditionalSection, Postmortem]):
     model = AdditionalSection
     extra = 0
 
 
-class ReviewRequestInline(admin.TabularInline):
+class ReviewRequestInline(admin.TabularInline[ReviewRequest, Postmortem]):
     """Reviewers and decisions are the sign-off: asked for and given on the page only."""
 
     model = ReviewRequest
     extra = 0
-    fields = ["reviewer", "role", "decision", "note", "requested_by", "requested_at", "decided_at"]
-    readonly_fields = fields
+    fields = REVIEW_REQUEST_FIELDS
+    readonly_fields = REVIEW_REQUEST_FIELDS
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Postmortem | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Postmortem | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Postmortem | None = None) -> bool:
         return False
 
 
 @admin.register(Postmortem)
-class PostmortemAdmin(RecordedDocumentAdmin):
+class PostmortemAdmin(RecordedDocumentAdmin[Postmortem]):
     list_display = ["incident", "status", "template", "created_at"]
     list_filter = ["status", "template"]
     search_fields = ["incident__title"]
@@ -202,7 +244,9 @@ class PostmortemAdmin(RecordedDocumentAdmin):
     ]
     list_select_related = ["incident"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Postmortem | None = None
+    ) -> list[str] | tuple[str, ...]:
         # The incident a postmortem belongs to is chosen once, when it is created.
         return [*self.readonly_fields, "incident"] if obj else self.readonly_fields
 
@@ -215,7 +259,7 @@ admin.site.unregister(Incident)
 
 
 @admin.register(Incident)
-class RecordedIncidentAdmin(RecordedDocumentAdmin, IncidentAdmin):
+class RecordedIncidentAdmin(RecordedDocumentAdmin[Incident], IncidentAdmin):
     inlines = [RecordedIncidentServiceInline, TimelineEventInline]
 
 
@@ -228,7 +272,7 @@ class RecordedTimelineEventAdmin(RecordedRowAdmin, TimelineEventAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(admin.ModelAdmin[Comment]):
     list_display = ["postmortem", "section", "author", "created_at", "resolved_at"]
     list_filter = ["section"]
     search_fields = ["body"]
@@ -236,21 +280,21 @@ class CommentAdmin(admin.ModelAdmin):
     list_select_related = ["postmortem__incident", "author"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     """The record itself: looked at, never written here."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
+class AttachmentAdmin(ReadOnlyAdmin[Attachment]):
     """Uploaded files: looked at, and deleted here (a screenshot that showed a secret); added
     only through the page, where their type and size are checked."""
 
@@ -264,7 +308,7 @@ class AttachmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Revision)
-class RevisionAdmin(ReadOnlyAdmin):
+class RevisionAdmin(ReadOnlyAdmin[Revision]):
     list_display = ["incident", "section", "version", "author", "created_at", "note"]
     list_filter = ["section"]
     search_fields = ["new_text"]
@@ -272,7 +316,7 @@ class RevisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReviewEvent)
-class ReviewEventAdmin(ReadOnlyAdmin):
+class ReviewEventAdmin(ReadOnlyAdmin[ReviewEvent]):
     list_display = ["postmortem", "kind", "actor", "from_status", "to_status", "decision", "at"]
     list_filter = ["kind", "to_status", "decision"]
     list_select_related = ["postmortem__incident", "actor"]

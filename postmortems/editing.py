@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -224,7 +224,7 @@ def value_from_snapshot(field: AnyField, raw: Any) -> Any:
 
 
 class FieldSection:
-    kind = "fields"
+    kind: Literal["fields"] = "fields"
     # Whether the markup depends on who reads it beyond may-they-edit (a link names another
     # team's incident only to its members): then the cached markup is kept per reader's teams.
     viewer_dependent = False
@@ -335,7 +335,7 @@ class FieldSection:
 
 
 class RowSection:
-    kind = "rows"
+    kind: Literal["rows"] = "rows"
     viewer_dependent = False  # see FieldSection
 
     def __init__(

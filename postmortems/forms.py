@@ -1,11 +1,14 @@
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.validators import MaxLengthValidator
 
 from incidents.forms import IncidentForm, PersonChoiceField
+from incidents.models import Team
 
 from . import limits
 from .models import Comment, Postmortem, ReviewRequest, ShareLink
@@ -28,7 +31,7 @@ class BaseVersionForm(forms.Form):
 class TimeZoneField(forms.CharField):
     """A zone for times written without one: an IANA name (Europe/Berlin) or UTC."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("initial", "UTC")
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("required", False)
@@ -37,15 +40,15 @@ class TimeZoneField(forms.CharField):
         )
         super().__init__(**kwargs)
 
-    def clean(self, value):
+    def clean(self, value: Any) -> str:
         from .importing.times import TimeRefused, zone_named
 
-        value = (super().clean(value) or "UTC").strip()
+        zone: str = (super().clean(value) or "UTC").strip()
         try:
-            zone_named(value)
+            zone_named(zone)
         except TimeRefused as refused:
             raise forms.ValidationError(str(refused)) from None
-        return value
+        return zone
 
 
 def limit_text(field: forms.Field, limit: int) -> forms.Field:
@@ -99,7 +102,7 @@ class TimelinePasteForm(forms.Form):
         limit_text(self.fields["text"], limits.PASTE)
 
 
-class CommentForm(forms.ModelForm):
+class CommentForm(forms.ModelForm[Comment]):
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     class Meta:
@@ -117,10 +120,12 @@ class ReviewerForm(forms.Form):
     reviewer = PersonChoiceField(queryset=None, label="Reviewer")
     role = forms.ChoiceField(choices=ReviewRequest.Role.choices, label="As")
 
-    def __init__(self, *args, exclude=(), **kwargs):
+    def __init__(self, *args: Any, exclude: Iterable[int] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         people = get_user_model().objects.filter(is_active=True).exclude(pk__in=exclude)
-        self.fields["reviewer"].queryset = people.order_by("first_name", "last_name", "username")
+        field = self.fields["reviewer"]
+        assert isinstance(field, PersonChoiceField)
+        field.queryset = people.order_by("first_name", "last_name", "username")
 
 
 class DecisionForm(forms.Form):
@@ -177,7 +182,9 @@ class ImportForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 12}),
     )
-    team = forms.ModelChoiceField(queryset=None, label="Team", empty_label=None)
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(
+        queryset=None, label="Team", empty_label=None
+    )
     template = forms.ChoiceField(
         label="Template",
         required=False,
@@ -188,16 +195,19 @@ class ImportForm(forms.Form):
         help_text="UTC unless the document says otherwise (e.g. America/Los_Angeles).",
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from incidents.forms import teams_of
 
-        self.fields["team"].queryset = teams_of(user)
+        field = self.fields["team"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = teams_of(user)
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         from .importing.service import MAX_IMPORT_BYTES, ImportRefused, read_upload
 
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns, never None (the stubs allow it)
         upload, text = cleaned.get("file"), cleaned.get("text") or ""
         if upload is not None:
             try:

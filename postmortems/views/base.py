@@ -3,28 +3,38 @@ section (or the row) as it is after a change, conflicts and diffs, ETags."""
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast, overload
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
+from incidents.http import HtmxRequest
+from incidents.models import Incident
+
 from ..diffs import diff_lines
-from ..document import Document
-from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS
+from ..document import Document, DocumentSection
+from ..editing import EDITABLE_SECTIONS, ROW_SECTIONS, EditForm, FieldSection, RowSection, Section
 from ..models import Postmortem
 from ..row_html import render_rows
-from ..services import get_document_for
+from ..services import StaleEdit, get_document_for
 
 VIEW = "postmortems/partials/section_view.html"
 SEEN = "postmortems/partials/seen.html"
 
 __all__ = ["diff_lines"]  # the history and conflict views import it from here
 
+S = TypeVar("S", bound=FieldSection | RowSection)
+F = TypeVar("F", bound=EditForm)
 
-def render_fragment(request, template, context, status=200):
+
+def render_fragment(
+    request: HtmxRequest, template: str, context: Mapping[str, Any], status: int = 200
+) -> HttpResponse:
     """HTMX swaps the fragment in; without JavaScript it is shown inside the page layout."""
     if request.htmx:
         return render(request, template, context, status=status)
@@ -36,25 +46,33 @@ def render_fragment(request, template, context, status=200):
     )
 
 
-def in_place(response, target):
+def in_place(response: HttpResponse, target: str) -> HttpResponse:
     """Swap an error response over the form that caused it, not over the whole section."""
     return reswap(retarget(response, target), "outerHTML")
 
 
-def document_keys(key):
+def document_keys(key: str) -> tuple[str, ...]:
     """The sections a fragment of `key` renders: itself and those it shows."""
     return (key, *EDITABLE_SECTIONS[key].depends_on) if key in EDITABLE_SECTIONS else ()
 
 
-def _targets_row(request, key):
+def _targets_row(request: HtmxRequest, key: str) -> int | None:
     """The pk of the row element the request will swap (HX-Target "row-<key>-<pk>")."""
     match = re.fullmatch(rf"row-{re.escape(key)}-(\d+)", request.htmx.target or "")
     return int(match[1]) if match else None
 
 
 def after_change(
-    request, reference, key, incident=None, *, row=None, through=None, gone=None, notice=""
-):
+    request: HtmxRequest,
+    reference: str,
+    key: str,
+    incident: Incident | None = None,
+    *,
+    row: Any = None,
+    through: Any = None,
+    gone: int | None = None,
+    notice: str = "",
+) -> HttpResponse:
     """What the page swaps in after a change: the changed row alone when the page asked for
     it (HX-Target is the row) and its place in the list is the same (`row`), nothing for a
     deleted row (`gone`), otherwise the section, its list shown down to `through`. The section's
@@ -86,7 +104,13 @@ def after_change(
     return trigger_client_event(response, "document-changed")
 
 
-def editable_for(incident, key, kinds=EDITABLE_SECTIONS):
+@overload
+def editable_for(incident: Incident, key: str) -> Section: ...
+@overload
+def editable_for(incident: Incident, key: str, kinds: Mapping[str, S]) -> S: ...
+def editable_for(
+    incident: Incident, key: str, kinds: Mapping[str, Section] = EDITABLE_SECTIONS
+) -> Section:
     """The declared section, if it exists and this document has what it edits."""
     editable = kinds.get(key)
     if editable is None or (editable.owner == "postmortem" and not _has_postmortem(incident)):
@@ -94,14 +118,14 @@ def editable_for(incident, key, kinds=EDITABLE_SECTIONS):
     return editable
 
 
-def _has_postmortem(incident):
+def _has_postmortem(incident: Incident) -> bool:
     try:
         return incident.postmortem is not None
     except Postmortem.DoesNotExist:
         return False
 
 
-def conflict_context(conflict, yours):
+def conflict_context(conflict: StaleEdit, yours: str) -> dict[str, Any]:
     return {
         "conflict": conflict,
         "yours": yours,
@@ -109,16 +133,17 @@ def conflict_context(conflict, yours):
     }
 
 
-def rebased(form, version):
+def rebased(form: F, version: int) -> F:
     """The user's form again, now based on the current version so that saving applies it."""
-    data = form.data.copy()
+    # The form was bound to request.POST (a QueryDict); the stubs only know a Mapping.
+    data = cast(QueryDict, form.data).copy()
     data["version"] = str(version)
     return type(form)(
         data, instance=form.instance, incident=form.incident, user=form.user, initial=form.initial
     )
 
 
-def fragment_etag(section, *extra):
+def fragment_etag(section: DocumentSection, *extra: object) -> str:
     """A fragment's ETag: the section's state (see DocumentSection.state) and what else the
     request chose (a chunk's place)."""
     digest = hashlib.sha1(
@@ -127,7 +152,9 @@ def fragment_etag(section, *extra):
     return f'"{digest.hexdigest()[:24]}"'
 
 
-def conditional(request, etag, respond):
+def conditional(
+    request: HtmxRequest, etag: str, respond: Callable[[], HttpResponse]
+) -> HttpResponse:
     """304 without rendering when the browser holds this ETag; else `respond()` with it."""
     if not request.htmx or request.method != "GET":
         return respond()
@@ -142,5 +169,5 @@ def conditional(request, etag, respond):
     return response
 
 
-def poll_seconds():
+def poll_seconds() -> int:
     return settings.PRESENCE_POLL_SECONDS

@@ -1,21 +1,23 @@
 """Comments on a section, threads, resolve."""
 
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
+
+from incidents.http import HtmxRequest
 
 from ..document import Document
 from ..forms import CommentForm
 from ..layouts import SECTIONS
-from ..models import Comment
+from ..models import Comment, Postmortem
 from ..services import add_comment, get_postmortem_for, set_thread_resolved
 from .base import render_fragment
 
 COMMENTS = "postmortems/partials/comments.html"
 
 
-def comment_threads(postmortem, key):
+def comment_threads(postmortem: Postmortem, key: str) -> QuerySet[Comment]:
     return (
         postmortem.comments.filter(section=key, parent__isnull=True)
         .select_related("author", "resolved_by")
@@ -26,7 +28,13 @@ def comment_threads(postmortem, key):
     )
 
 
-def render_comments(request, postmortem, key, form=None, status=200):
+def render_comments(
+    request: HtmxRequest,
+    postmortem: Postmortem,
+    key: str,
+    form: CommentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     document = Document(postmortem.incident, request.user)
     return render_fragment(
         request,
@@ -44,7 +52,7 @@ def render_comments(request, postmortem, key, form=None, status=200):
 
 
 @require_http_methods(["GET", "POST"])
-def comments(request: HttpRequest, reference: str, key: str) -> HttpResponse:
+def comments(request: HtmxRequest, reference: str, key: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     if key not in SECTIONS:
         raise Http404("No such section.")
@@ -68,7 +76,7 @@ def comments(request: HttpRequest, reference: str, key: str) -> HttpResponse:
 
 
 @require_POST
-def comment_resolve(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def comment_resolve(request: HtmxRequest, reference: str, pk: int) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     comment = postmortem.comments.filter(pk=pk).first()
     if comment is None:

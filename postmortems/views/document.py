@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from incidents.http import AuthenticatedRequest
 from incidents.services import get_incident_for, possible_duplicates
 
 from ..document import Document
@@ -15,7 +16,7 @@ from ..services import get_document_for, get_postmortem_for, start_postmortem
 
 
 @require_GET
-def incident_detail(request, reference):
+def incident_detail(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     """The document page. Lists show their first rows (the rest load as they scroll into
     view); ?all=1 shows every row, for printing."""
     rows = Document.ALL_ROWS if request.GET.get("all") else ...
@@ -34,7 +35,7 @@ def incident_detail(request, reference):
 
 
 @require_GET
-def toc(request: HttpRequest, reference: str) -> HttpResponse:
+def toc(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     """The table of contents' list, asked for again after a save or a comment: the same
     counts the page reads (one incident query), no section bodies."""
     document = Document(get_document_for(request.user, reference), request.user)
@@ -45,7 +46,7 @@ def toc(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def incident_create(request):
+def incident_create(request: AuthenticatedRequest) -> HttpResponse:
     """Declare an incident. One that looks like a recent one of the team comes back first with
     a warning naming it (409), and is declared once "Create anyway" is ticked."""
     form = NewIncidentForm(request.POST or None, user=request.user)
@@ -67,7 +68,7 @@ def incident_create(request):
 
 
 @require_POST
-def start(request, reference):
+def start(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     incident = get_incident_for(request.user, reference, edit=True)
     form = StartPostmortemForm(request.POST)
     if not form.is_valid():
@@ -87,7 +88,7 @@ def start(request, reference):
 
 
 @require_GET
-def export(request, reference):
+def export(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference, full=True)
     response = HttpResponse(
         export_markdown(postmortem), content_type="text/markdown; charset=utf-8"

@@ -1,9 +1,12 @@
 """Importing a postmortem written elsewhere: upload or paste, preview what goes where, then
 write it all at once."""
 
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
+
+from incidents.http import HtmxRequest
 
 from ..forms import ImportForm
 from ..importing.service import ImportRefused, plan_import, write_import
@@ -13,7 +16,7 @@ PREVIEW = "postmortems/partials/import_preview.html"
 
 
 @require_http_methods(["GET", "POST"])
-def import_postmortem(request):
+def import_postmortem(request: HtmxRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "GET":
         return render(request, PAGE, {"form": form})
@@ -40,5 +43,5 @@ def import_postmortem(request):
     return redirect(incident)
 
 
-def _again(request, form, status):
+def _again(request: HtmxRequest, form: ImportForm, status: int) -> HttpResponse:
     return render(request, PREVIEW if request.htmx else PAGE, {"form": form}, status=status)

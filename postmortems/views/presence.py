@@ -9,16 +9,18 @@ the answer: the page sends the ETag of what it shows (hx-headers on the poll ele
 import hashlib
 import json
 import re
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from incidents.http import AuthenticatedRequest, HtmxRequest
 from incidents.services import get_incident_for
 
-from ..document import Document
+from ..document import Document, DocumentSection
 from ..editing import EDITABLE_SECTIONS
 from ..etags import code_digest
 from ..services import get_document_for, get_presence_document_for, leave, touch_presence
@@ -28,9 +30,9 @@ PRESENCE = "postmortems/partials/presence.html"
 TAG = re.compile(r"\d+(?:\.\d+)*")
 
 
-def _parse(params):
+def _parse(params: QueryDict) -> tuple[list[str], dict[str, str]]:
     editing = [key for key in params.getlist("editing") if key in EDITABLE_SECTIONS]
-    seen = {}
+    seen: dict[str, str] = {}
     for item in params.getlist("seen"):
         key, _, tag = item.partition(":")
         if key in EDITABLE_SECTIONS and TAG.fullmatch(tag):
@@ -39,15 +41,15 @@ def _parse(params):
 
 
 @require_http_methods(["GET", "POST"])  # POST: pages opened before the poll became a GET
-def presence(request, reference):
+def presence(request: HtmxRequest, reference: str) -> HttpResponse:
     params = request.GET if request.method == "GET" else request.POST
     editing, seen = _parse(params)
     incident = get_presence_document_for(request.user, reference)
     document = Document(incident, request.user)
     others = touch_presence(incident, request.user, editing=editing[0] if editing else "")
     changed = [k for k, tag in seen.items() if document.tag(k) != tag and k not in editing]
-    editors = {key: [] for key in [*seen, *editing]}
-    people = []
+    editors: dict[str, list[str]] = {key: [] for key in [*seen, *editing]}
+    people: list[dict[str, Any]] = []
     for other in others:
         if other.editing in editors:
             editors[other.editing].append(other.name)
@@ -64,8 +66,8 @@ def presence(request, reference):
     digest = hashlib.sha1(json.dumps(shown, sort_keys=True).encode(), usedforsecurity=False)
     etag = f'"{digest.hexdigest()[:24]}"'
 
-    def respond():
-        refreshed = []
+    def respond() -> HttpResponse:
+        refreshed: list[DocumentSection] = []
         if changed:  # someone saved: the sections they changed, with all they show
             full = get_document_for(request.user, reference, keys=changed)
             refreshed = [Document(full, request.user).section(key) for key in changed]
@@ -87,6 +89,6 @@ def presence(request, reference):
 
 
 @require_POST
-def presence_leave(request, reference):
+def presence_leave(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     leave(get_incident_for(request.user, reference), request.user)
     return HttpResponse(status=204)

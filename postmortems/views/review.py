@@ -1,14 +1,22 @@
 """Review and sign-off: the panel and each workflow step; the template and the authors."""
 
+from collections.abc import Callable
+from typing import Any
+
+from django import forms as django_forms
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from incidents.http import AuthenticatedRequest, HtmxRequest
+
 from ..document import Document
 from ..forms import DecisionForm, NoteForm, ReviewerForm, TemplateForm
+from ..models import Postmortem
 from ..review import (
     TransitionRefused,
     add_reviewer,
@@ -27,7 +35,13 @@ from .base import render_fragment
 REVIEW = "postmortems/partials/review_panel.html"
 
 
-def render_review(request, postmortem, error=None, status=200, forms=None):
+def render_review(
+    request: HtmxRequest,
+    postmortem: Postmortem,
+    error: str | None = None,
+    status: int = 200,
+    forms: dict[str, Any] | None = None,
+) -> HttpResponse:
     if not request.htmx and error is None:
         return redirect(f"{postmortem.get_absolute_url()}#review")
     context = {
@@ -40,7 +54,12 @@ def render_review(request, postmortem, error=None, status=200, forms=None):
     return render_fragment(request, REVIEW, context, status=status)
 
 
-def review_step(request, postmortem, step, form=None):
+def review_step(
+    request: HtmxRequest,
+    postmortem: Postmortem,
+    step: Callable[[], object],
+    form: django_forms.BaseForm | None = None,
+) -> HttpResponse:
     """Run one workflow step; a refusal comes back as the panel with its reason."""
     if form is not None and not form.is_valid():
         return render_review(request, postmortem, "Check the form.", 422, {"failed_form": form})
@@ -55,15 +74,15 @@ def review_step(request, postmortem, step, form=None):
 
 
 @require_GET
-def review_panel(request, reference):
+def review_panel(request: HtmxRequest, reference: str) -> HttpResponse:
     return render_review(request, get_postmortem_for(request.user, reference))
 
 
 @require_POST
-def review_transition(request, reference, action):
+def review_transition(request: HtmxRequest, reference: str, action: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     form = NoteForm(request.POST)
-    steps = {
+    steps: dict[str, Callable[[Postmortem, User, str], Postmortem]] = {
         "request": request_review,
         "withdraw": withdraw,
         "publish": publish,
@@ -80,7 +99,7 @@ def review_transition(request, reference, action):
 
 
 @require_POST
-def reviewer_add(request, reference):
+def reviewer_add(request: HtmxRequest, reference: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     form = ReviewerForm(request.POST)
     return review_step(
@@ -94,7 +113,7 @@ def reviewer_add(request, reference):
 
 
 @require_POST
-def reviewer_remove(request, reference, pk):
+def reviewer_remove(request: HtmxRequest, reference: str, pk: int) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     review_request = postmortem.review_requests.filter(pk=pk).first()
     if review_request is None:
@@ -103,7 +122,7 @@ def reviewer_remove(request, reference, pk):
 
 
 @require_POST
-def review_decide(request, reference, pk):
+def review_decide(request: HtmxRequest, reference: str, pk: int) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     review_request = postmortem.review_requests.filter(pk=pk).first()
     if review_request is None:
@@ -120,7 +139,7 @@ def review_decide(request, reference, pk):
 
 
 @require_POST
-def template_switch(request, reference):
+def template_switch(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     """Authors and the team's managers switch the template (others get a 403)."""
     postmortem = get_postmortem_for(request.user, reference)
     if not postmortem.incident.can_edit(request.user):
@@ -141,7 +160,7 @@ def template_switch(request, reference):
 
 
 @require_POST
-def authors_join(request, reference):
+def authors_join(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     postmortem = get_postmortem_for(request.user, reference)
     try:
         join_authors(postmortem, request.user)

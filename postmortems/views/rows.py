@@ -7,13 +7,18 @@ the list back down to it; a deleted row leaves only the section's new version be
 
 import copy
 from contextlib import suppress
+from typing import Any, cast
 
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.contrib.auth.models import User
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from incidents.http import HtmxRequest
+from incidents.models import Incident
+
 from ..document import Document
-from ..editing import ROW_SECTIONS
+from ..editing import ROW_SECTIONS, RowForm, RowSection
 from ..forms import BaseVersionForm, TimelinePasteForm
 from ..importing.parser import NotMarkdown
 from ..row_html import render_rows
@@ -34,11 +39,21 @@ ROW_DELETE = "postmortems/partials/row_delete.html"
 PASTE = "postmortems/partials/timeline_paste.html"
 
 
-def row_context(request, incident, key, row=None, form=None, pk=None, gone=False, **extra):
+def row_context(
+    request: HtmxRequest,
+    incident: Incident,
+    key: str,
+    row: Any = None,
+    form: RowForm | TimelinePasteForm | None = None,
+    pk: int | None = None,
+    gone: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
     """What the row fragments need: where the form posts, what Cancel brings back, and the
     element the row is drawn in (a table row, a list item, or a box for a new row)."""
     section = Document(incident, request.user).section(key)
-    editable, reference = section.editable, incident.reference
+    # Only the sections of rows have row fragments.
+    editable, reference = cast(RowSection, section.editable), incident.reference
     pk = pk or (row.pk if row is not None else None)
     existing = row is not None and not gone
     return {
@@ -62,14 +77,18 @@ def row_context(request, incident, key, row=None, form=None, pk=None, gone=False
     }
 
 
-def row_in_document(request, reference, key, pk, edit):
+def row_in_document(
+    request: HtmxRequest, reference: str, key: str, pk: int, edit: bool
+) -> tuple[Incident, RowSection, Any]:
     """The document, the row section and the row itself (None if it was deleted)."""
     incident = get_document_for(request.user, reference, edit=edit, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
     return incident, editable, editable.row_of(incident, pk)
 
 
-def new_row_initial(editable, incident, user, query):
+def new_row_initial(
+    editable: RowSection, incident: Incident, user: User, query: QueryDict
+) -> dict[str, Any]:
     if editable.key == "related_incidents":  # the "Link" button of a similar incident
         return {"other": query.get("other", "")}
     if editable.key == "timeline":
@@ -81,7 +100,7 @@ def new_row_initial(editable, incident, user, query):
 
 
 @require_http_methods(["GET", "POST"])
-def row_new(request, reference, key):
+def row_new(request: HtmxRequest, reference: str, key: str) -> HttpResponse:
     incident = get_document_for(request.user, reference, edit=True, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
     if request.method == "GET":
@@ -98,7 +117,7 @@ def row_new(request, reference, key):
     return after_change(request, reference, key, incident, through=added)
 
 
-def render_row(request, incident, key, row):
+def render_row(request: HtmxRequest, incident: Incident, key: str, row: Any) -> HttpResponse:
     """A row's read-only markup (the same, cached, as in the list)."""
     context = row_context(request, incident, key, row)
     if request.htmx:
@@ -107,7 +126,7 @@ def render_row(request, incident, key, row):
 
 
 @require_http_methods(["GET", "POST"])
-def row(request, reference, key, pk):
+def row(request: HtmxRequest, reference: str, key: str, pk: int) -> HttpResponse:
     editing = request.method == "POST" or bool(request.GET.get("edit"))
     incident, editable, current = row_in_document(request, reference, key, pk, editing)
     if request.method == "GET":
@@ -149,7 +168,7 @@ def row(request, reference, key, pk):
 
 
 @require_http_methods(["GET", "POST"])
-def row_delete(request, reference, key, pk):
+def row_delete(request: HtmxRequest, reference: str, key: str, pk: int) -> HttpResponse:
     incident, _editable, current = row_in_document(request, reference, key, pk, edit=True)
     if request.method == "GET":
         if current is None:
@@ -169,7 +188,7 @@ def row_delete(request, reference, key, pk):
 
 
 @require_POST
-def row_move(request, reference, key, pk):
+def row_move(request: HtmxRequest, reference: str, key: str, pk: int) -> HttpResponse:
     incident = get_document_for(request.user, reference, edit=True, keys=())
     editable = editable_for(incident, key, ROW_SECTIONS)
     offsets = {"up": -1, "down": 1}
@@ -182,7 +201,7 @@ def row_move(request, reference, key, pk):
 
 
 @require_http_methods(["GET", "POST"])
-def timeline_paste(request, reference):
+def timeline_paste(request: HtmxRequest, reference: str) -> HttpResponse:
     """Paste notes, see each line accepted (with its time in UTC) or refused (with why),
     then add the accepted ones."""
     incident = get_document_for(request.user, reference, edit=True)

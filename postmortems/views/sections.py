@@ -1,9 +1,13 @@
 """Field sections: view, edit, save, history, restore; a list's rows in chunks."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from incidents.http import HtmxRequest
 
 from ..document import Document
 from ..editing import EDITABLE_SECTIONS, FIELD_SECTIONS, ROW_SECTIONS
@@ -30,14 +34,14 @@ CHUNK = "postmortems/partials/rows_chunk.html"
 
 
 @require_http_methods(["GET", "POST"])
-def section(request, reference, key):
+def section(request: HtmxRequest, reference: str, key: str) -> HttpResponse:
     editing = request.method == "POST" or bool(request.GET.get("edit"))
     incident = get_document_for(request.user, reference, edit=editing, keys=document_keys(key))
     editable = editable_for(incident, key)
     show_all = request.method == "GET" and bool(request.GET.get("all"))
     document = Document(incident, request.user, rows=Document.ALL_ROWS if show_all else ...)
     shown = document.section(key)
-    context = {"section": shown}
+    context: dict[str, Any] = {"section": shown}
     if request.method == "GET":
         if request.GET.get("edit") and editable.kind == "fields":
             form = editable.make_form(
@@ -45,7 +49,7 @@ def section(request, reference, key):
             )
             return render_fragment(request, FORM, {**context, "form": form})
 
-        def respond():
+        def respond() -> HttpResponse:
             if request.htmx:  # the cached markup the page shows
                 return HttpResponse(shown.body_html)
             return render_fragment(request, VIEW, context)
@@ -70,7 +74,7 @@ def section(request, reference, key):
 
 
 @require_GET
-def section_rows(request, reference, key):
+def section_rows(request: HtmxRequest, reference: str, key: str) -> HttpResponse:
     """The rows of a list after a given one (the next chunk, asked for as it scrolls in)."""
     incident = get_document_for(request.user, reference, keys=[key])
     editable = editable_for(incident, key, ROW_SECTIONS)
@@ -85,7 +89,7 @@ def section_rows(request, reference, key):
 
 
 @require_GET
-def section_history(request, reference, key):
+def section_history(request: HtmxRequest, reference: str, key: str) -> HttpResponse:
     incident = get_document_for(request.user, reference, keys=())
     editable_for(incident, key)
     revisions = Revision.objects.filter(incident=incident, section=key).select_related("author")
@@ -105,7 +109,7 @@ def section_history(request, reference, key):
 
 
 @require_POST
-def section_restore(request, reference, key, version):
+def section_restore(request: HtmxRequest, reference: str, key: str, version: int) -> HttpResponse:
     incident = get_document_for(request.user, reference, edit=True, keys=document_keys(key))
     if not editable_for(incident, key).restorable:
         return HttpResponseBadRequest("This section's history cannot be restored.")
@@ -124,7 +128,7 @@ def section_restore(request, reference, key, version):
 
 
 @require_GET
-def similar(request, reference):
+def similar(request: HtmxRequest, reference: str) -> HttpResponse:
     """Earlier incidents that look like this one (same service, tag or title words), for the
     authors to link; loaded when the related incidents section scrolls into view."""
     incident = get_document_for(request.user, reference, edit=True)
