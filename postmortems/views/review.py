@@ -60,13 +60,15 @@ def review_step(
     step: Callable[[], object],
     form: django_forms.BaseForm | None = None,
 ) -> HttpResponse:
-    """Run one workflow step; a refusal comes back as the panel with its reason."""
+    """Run one workflow step; a refusal comes back as the panel with its reason, and with
+    the form as the person filled it in (a reviewer's note is not lost to a refused step)."""
+    kept = {} if form is None else {f"failed_{form.__class__.__name__}": form}
     if form is not None and not form.is_valid():
-        return render_review(request, postmortem, "Check the form.", 422, {"failed_form": form})
+        return render_review(request, postmortem, "Check the form.", 422, kept)
     try:
         step()
     except TransitionRefused as refused:
-        return render_review(request, postmortem, refused.message, refused.status)
+        return render_review(request, postmortem, refused.message, refused.status, kept)
     response = render_review(
         request, get_postmortem_for(request.user, postmortem.incident.reference)
     )

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from incidents.models import Membership
 from postmortems.models import Postmortem, ReviewRequest
 from postmortems.review import add_reviewer, request_review
 from tests.conftest import HTMX, browser_of
@@ -230,3 +231,26 @@ def test_join_as_author(client, teammate, outsider, postmortem):
     assert teammate in postmortem.authors.all()
     client.force_login(outsider)
     assert client.post(url("authors_join", postmortem)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_refused_decision_keeps_the_reviewers_note(people, in_review_with_outsider):
+    """A manager demoted after being asked cannot sign as manager; the panel says why and
+    still holds what they wrote, so it is not typed again."""
+    postmortem = in_review_with_outsider
+    manager = people["manager"]
+    Membership.objects.filter(user=manager, team=postmortem.incident.team).update(
+        role=Membership.Role.MEMBER
+    )
+    review = postmortem.review_requests.get(reviewer=manager)
+    note = "The timeline is clear; the pool alert is the right follow-up."
+    response = browser_of(manager).post(
+        url("review_decide", postmortem, review.pk),
+        {"decision": "approved", "note": note},
+        **HTMX,
+    )
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "can give the manager sign-off" in page
+    assert note.replace("'", "&#x27;") in page
+    assert ReviewRequest.objects.get(pk=review.pk).decision == ReviewRequest.Decision.PENDING
