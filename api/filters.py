@@ -44,7 +44,7 @@ class ApiIncidentFilter(IncidentFilter):
     class Meta(IncidentFilter.Meta):
         fields = [
             "q", "severity", "status", "team", "external_id", "started_after",
-            "started_before", "updated_since",
+            "started_before", "updated_since", "archived",
         ]  # fmt: skip
 
 

@@ -66,6 +66,7 @@ class IncidentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "all_clear_at",
             "external_id",
             "postmortem",
+            "archived_at",
             "created_at",
             "updated_at",
         ]

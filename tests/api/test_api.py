@@ -532,3 +532,14 @@ def test_the_readme_s_curl_example_works_against_a_running_server(live_server, a
     assert status == "200", result.stdout + result.stderr
     assert json.loads(body)["results"][0]["reference"] == REF
     assert ApiToken.objects.get().name == "pager bot"
+
+
+@pytest.mark.django_db
+def test_archived_incidents_leave_the_list_unless_asked_for_and_say_when(api, incident, author):
+    incident.archive(by=author)
+    listed = api.get("/api/v1/incidents/").json()["results"]
+    assert incident.reference not in [row["reference"] for row in listed]
+    archived = api.get("/api/v1/incidents/", {"archived": "true"}).json()["results"]
+    row = next(row for row in archived if row["reference"] == incident.reference)
+    assert row["archived_at"] is not None
+    assert api.get(f"/api/v1/incidents/{incident.reference}/").json()["archived_at"] is not None
