@@ -306,19 +306,32 @@
       const home = target || (draft.section && document.getElementById(`body-${draft.section}`));
       if (!home || home.querySelector(`form[action="${path}"]`)) continue;
       offer(home, draft, () => {
-        if (!target || !draft.open || !window.htmx) {
+        const how = opener(home, target, draft);
+        if (!how || !window.htmx) {
           showDraftText(home, draft);
           return;
         }
         restoringPath = path;
         window.htmx
-          .ajax("GET", draft.open, { target: `#${draft.target}`, swap: "outerHTML" })
+          .ajax("GET", how.url, { target: how.target, swap: "outerHTML" })
           .then(() => {
             const form = document.querySelector(`form[data-edit-form][action="${path}"]`);
             if (form) restoreInto(form, draft);
           });
       });
     }
+  }
+
+  // How to open the draft's form again: as it was opened, or else with the Edit link of the
+  // section it belongs to (a draft kept before its form learnt how it was opened, which
+  // depends on the order in which htmx settles the swaps of a busy page).
+  function opener(home, target, draft) {
+    if (target && draft.open) return { url: draft.open, target: `#${draft.target}` };
+    const link = home.querySelector("a[data-edit-link][hx-get]");
+    if (!link) return null;
+    const url = link.getAttribute("hx-get");
+    if (!url || !url.startsWith(draft.key.slice(DRAFT_PREFIX.length, draft.key.lastIndexOf("@")))) return null;
+    return { url, target: link.getAttribute("hx-target") || `#${home.id}` };
   }
 
   // No form to put it back in: show the text, so it can be copied.
