@@ -79,9 +79,9 @@ class Watch:
 def save_with_keys(page):
     """Ctrl+Enter, and wait for what a save makes the page ask for (the contents and the
     review panel refresh themselves): leaving before would cut those requests off."""
-    with (
-        page.expect_response(lambda r: r.url.endswith("/toc/")),
-        page.expect_response(lambda r: r.url.endswith("/review/")),
+    with (  # generous: a CI machine running the whole suite answers slower
+        page.expect_response(lambda r: r.url.endswith("/toc/"), timeout=20_000),
+        page.expect_response(lambda r: r.url.endswith("/review/"), timeout=20_000),
     ):
         page.keyboard.press("Control+Enter")
 
