@@ -100,6 +100,9 @@
         return;
       }
       event.preventDefault();
+      // A section swapped in a moment ago (just saved) may not be wired by htmx yet: without
+      // this the click would follow the link's href and leave the page.
+      if (window.htmx) window.htmx.process(link);
       link.click();
     }
   });
