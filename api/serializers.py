@@ -10,7 +10,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from actionitems.models import ActionItem
-from incidents.models import Incident, TimelineEvent
+from incidents.models import TIME_FIELDS, Incident, TimelineEvent
 from postmortems import limits
 from postmortems.layouts import SECTIONS
 from postmortems.models import Comment, Postmortem
@@ -58,12 +58,7 @@ class IncidentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "team",
             "commander",
             "services",
-            "started_at",
-            "detected_at",
-            "acknowledged_at",
-            "mitigated_at",
-            "resolved_at",
-            "all_clear_at",
+            *TIME_FIELDS,
             "external_id",
             "postmortem",
             "archived_at",

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.db.models import QuerySet
 
 from . import utctime
-from .models import Incident, Service, Team
+from .models import TIME_FIELDS, Incident, Service, Team
 
 
 class UTCDateTimeInput(forms.TextInput):
@@ -121,16 +121,6 @@ class SuggestingInput(forms.TextInput):
         suggestions = self.suggestions() if callable(self.suggestions) else self.suggestions
         context["widget"]["suggestions"] = list(suggestions)
         return context
-
-
-TIME_FIELDS = (
-    "started_at",
-    "detected_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "all_clear_at",
-)
 
 
 def teams_of(user: User) -> QuerySet[Team]:

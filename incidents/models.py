@@ -214,6 +214,18 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         )
 
 
+# An incident's recorded times, in the order a response goes through them; every one after the
+# start cannot come before it.
+TIME_FIELDS = (
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "all_clear_at",
+)
+
+
 class Archivable(models.Model):
     """Set aside: out of the default lists (incidents: also search and insights; postmortems:
     My work and the reminders), still reachable by its URL. Each change is logged on the
@@ -328,13 +340,7 @@ class Incident(Archivable):
                     | Q(**{f"{name}__gte": F("started_at")}),
                     name=f"incident_{name}_not_before_start",
                 )
-                for name in (
-                    "detected_at",
-                    "acknowledged_at",
-                    "mitigated_at",
-                    "resolved_at",
-                    "all_clear_at",
-                )
+                for name in TIME_FIELDS[1:]
             ),
         ]
         indexes = [models.Index(fields=["team", "-started_at"])]
@@ -379,13 +385,7 @@ class Incident(Archivable):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.started_at:
-            for name in (
-                "detected_at",
-                "acknowledged_at",
-                "mitigated_at",
-                "resolved_at",
-                "all_clear_at",
-            ):
+            for name in TIME_FIELDS[1:]:
                 value = getattr(self, name)
                 if value and value < self.started_at:
                     label = Incident._meta.get_field(name).verbose_name  # type: ignore[union-attr]

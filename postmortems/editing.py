@@ -28,6 +28,7 @@ from django.utils.text import capfirst
 
 from incidents.forms import SuggestingInput, UTCDateTimeField, person_label
 from incidents.models import (
+    TIME_FIELDS,
     Incident,
     IncidentLink,
     IncidentService,
@@ -661,14 +662,7 @@ FIELD_SECTIONS = {
             "incident_times",
             "Times",
             Incident,
-            (
-                "started_at",
-                "detected_at",
-                "acknowledged_at",
-                "mitigated_at",
-                "resolved_at",
-                "all_clear_at",
-            ),
+            TIME_FIELDS,
             template=["incidents/sections/incident_times.html"],
             # A time left empty is read from the timeline.
             depends_on=("timeline",),
